@@ -28,12 +28,15 @@ void np_aes_ctr_free(struct np_aes_ctr *c);
 /* iv may be NULL for the legacy all-zero IV. *out_b64 is a new string. */
 int np_at_aes_encrypt(const unsigned char key[NP_AES_KEY_LEN], const unsigned char *iv,
                       const void *plain, size_t len, char **out_b64);
-/* *plain is NUL-terminated (not counted in *plain_len); free with np_freezero. */
+/* *plain is NUL-terminated (not counted in *plain_len); free with
+ * np_freezero(*plain, *plain_len + 1). NP_ERR_FORMAT for bad base64, a
+ * ciphertext that is not a positive multiple of 16 bytes, or bad padding. */
 int np_at_aes_decrypt(const unsigned char key[NP_AES_KEY_LEN], const unsigned char *iv,
                       const char *cipher_b64, unsigned char **plain, size_t *plain_len);
 
 /* Same with the key (and IV, NULL = zero IV) given as base64 text, as they are
- * stored in .atKeys files and metadata. */
+ * stored in .atKeys files and metadata. A key that is not base64 of exactly 32
+ * bytes, or an IV not of exactly 16, is NP_ERR_FORMAT. */
 int np_at_aes_encrypt_b64key(const char *key_b64, const char *iv_b64, const void *plain, size_t len,
                              char **out_b64);
 int np_at_aes_decrypt_b64key(const char *key_b64, const char *iv_b64, const char *cipher_b64,

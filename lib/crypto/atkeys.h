@@ -25,20 +25,32 @@ struct np_atkeys {
 };
 
 /*
- * Parse file text. On error returns a negative code and, if errbuf is given,
- * writes a message naming the problem (e.g. "aesPkamPrivateKey: not valid
- * base64"). *out is a new struct (np_atkeys_free).
+ * Parse file text (at most 64 KiB, else NP_ERR_TOOBIG). Besides the JSON
+ * shape it proves the content: every decrypted key must parse as an RSA key
+ * of its kind and each private half must match its public half, so a wrong
+ * selfEncryptionKey or a damaged field is NP_ERR_FORMAT (NP_ERR_NOMEM,
+ * NP_ERR_UNSUPPORTED for a non-RSA key). On error, if errbuf is given, writes
+ * a message naming the field and the problem (e.g. "aesPkamPrivateKey: not
+ * valid base64"); never a secret. *out is a new struct (np_atkeys_free).
  */
 int np_atkeys_parse(const char *text, size_t len, struct np_atkeys **out, char *errbuf,
                     size_t errlen);
-/* Load from a path (checks the mode as above; at most 64 KiB). */
+/* Load from a path: NP_ERR_NOTFOUND (no file), NP_ERR_PERM (mode & 077 set,
+ * or unreadable), NP_ERR_TOOBIG (over 64 KiB), NP_ERR_IO, or any parse error.
+ * The message in errbuf starts with the path. */
 int np_atkeys_load(const char *path, struct np_atkeys **out, char *errbuf, size_t errlen);
-/* Serialize (official field names, compact JSON) into a new string. `atsign`
- * (may be NULL) adds the legacy "@atsign": selfEncryptionKey member. */
+/* Serialize (official field names, compact JSON) into a new string, which
+ * holds the selfEncryptionKey: free it with np_freezero_str. `atsign` (may be
+ * NULL; '@' added when missing) adds the legacy "@atsign": selfEncryptionKey
+ * member. */
 int np_atkeys_serialize(const struct np_atkeys *k, const char *atsign, char **out);
-/* Write atomically (temp file + rename) with mode 0600, creating no dirs. */
+/* Write atomically (temp file <path>.tmpXXXXXX, fsync, rename) with mode
+ * 0600, creating no dirs. NP_ERR_INVAL if a required key (all but
+ * pkam_private_b64 and the optional ones) is missing. */
 int np_atkeys_write(const char *path, const struct np_atkeys *k, const char *atsign);
-/* Default path ~/.atsign/keys/<@atsign>_key.atKeys into dst. */
+/* Default path $HOME/.atsign/keys/<@atsign>_key.atKeys into dst ('@' added
+ * when missing). NP_ERR_NOTFOUND without $HOME, NP_ERR_TOOBIG if dst is too
+ * small, NP_ERR_INVAL for an empty atSign or one containing '/'. */
 int np_atkeys_default_path(const char *atsign, char *dst, size_t size);
 /* Wipes and frees; NULL-safe. */
 void np_atkeys_free(struct np_atkeys *k);

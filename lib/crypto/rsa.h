@@ -3,7 +3,9 @@
  * private keys (style.md practice 14).
  *
  * Key texts: public = base64 DER SubjectPublicKeyInfo, private = base64 DER
- * PKCS#8 PrivateKeyInfo (no PEM, no line breaks). Signatures RSASSA-PKCS1-v1_5
+ * PKCS#8 PrivateKeyInfo (no PEM, no line breaks). Keys of 2048 to 4096 bits
+ * are accepted (smaller or larger -> NP_ERR_UNSUPPORTED); bad base64 or DER
+ * (including trailing bytes after the DER) -> NP_ERR_FORMAT. Signatures RSASSA-PKCS1-v1_5
  * (SHA-256 or SHA-512), encryption RSAES-PKCS1-v1_5. Only RSA keys are
  * accepted (another key type -> NP_ERR_UNSUPPORTED).
  *
@@ -26,6 +28,9 @@ void np_rsa_free(struct np_rsa_key *k);
 int np_rsa_has_private(const struct np_rsa_key *k);
 /* Key sizes in bytes (256 for RSA-2048). */
 size_t np_rsa_size(const struct np_rsa_key *k);
+/* 1 if both keys (public or private) have the same public half, else 0
+ * (also 0 if either is NULL). */
+int np_rsa_match(const struct np_rsa_key *a, const struct np_rsa_key *b);
 
 /* Export as new base64 strings (caller frees; private with np_freezero_str). */
 int np_rsa_public_b64(const struct np_rsa_key *k, char **out);
