@@ -2,7 +2,7 @@
 # Run every libFuzzer binary in build dir $1 for $2 seconds on a scratch copy
 # of its seed corpus (the repo's corpus stays unchanged). Fails on any crash.
 set -euo pipefail
-build=$1; secs=${2:-30}
+build=$(cd "$1" && pwd); secs=${2:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=0
 for corpus in "$root"/fuzz/corpus/*/; do
