@@ -1,0 +1,295 @@
+/*
+ * tests/integration/lib/itest.c - process, port and temp-dir helpers for
+ * integration tests (see itest.h). Test-only code: plain libc, bounded waits.
+ */
+#include "itest.h"
+#include "util/err.h"
+#include "util/time.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Poll interval while waiting for a child or a port. */
+#define STEP_MS 10
+
+const char *itest_env(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : (fallback ? fallback : "");
+}
+
+int itest_tmpdir(const char *tag, char *dst, size_t size)
+{
+    const char *base = itest_env("TMPDIR", "/tmp");
+    int n = snprintf(dst, size, "%s/np-%s-XXXXXX", base, tag ? tag : "itest");
+
+    if (n < 0 || (size_t)n >= size)
+        return NP_ERR_TOOBIG;
+    if (!mkdtemp(dst)) {
+        fprintf(stderr, "itest: mkdtemp %s: %s\n", dst, strerror(errno));
+        return NP_ERR_IO;
+    }
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
+int itest_rmtree(const char *path)
+{
+    if (!path || !*path)
+        return 0;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : NP_ERR_IO;
+}
+
+static void sleep_ms(int ms)
+{
+    poll(NULL, 0, ms);
+}
+
+/* Exit code, or 128 + signal. */
+static int decode_status(int st)
+{
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return 255;
+}
+
+int itest_spawn(const char *const argv[], const char *log_path, pid_t *pid)
+{
+    pid_t parent = getpid(), p;
+
+    *pid = -1;
+    fflush(NULL);
+    if ((p = fork()) < 0) {
+        fprintf(stderr, "itest: fork: %s\n", strerror(errno));
+        return NP_ERR_IO;
+    }
+    if (p == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        if (in >= 0) {
+            dup2(in, 0);
+            close(in);
+        }
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+            if (fd < 0)
+                _exit(127);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "itest: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    *pid = p;
+    return 0;
+}
+
+/* Wait for pid until the deadline; 0 and *status when it exited. */
+static int wait_exit(pid_t pid, int64_t deadline, int *status)
+{
+    for (;;) {
+        int st = 0;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            if (status)
+                *status = decode_status(st);
+            return 0;
+        }
+        if (w < 0 && errno != EINTR)
+            return NP_ERR_IO;
+        if (np_deadline_passed(deadline))
+            return NP_ERR_TIMEOUT;
+        sleep_ms(STEP_MS);
+    }
+}
+
+int itest_stop(pid_t pid, int timeout_ms, int *status)
+{
+    int r;
+
+    if (status)
+        *status = -1;
+    if (pid <= 0)
+        return 0;
+    kill(pid, SIGTERM);
+    if ((r = wait_exit(pid, np_mono_ms() + timeout_ms, status)) == 0)
+        return 0;
+    fprintf(stderr, "itest: pid %d did not stop within %d ms; killing it\n", (int)pid, timeout_ms);
+    kill(pid, SIGKILL);
+    wait_exit(pid, np_mono_ms() + 5000, status);
+    return NP_ERR_TIMEOUT;
+}
+
+int itest_run(const char *const argv[], const char *out_path, int timeout_ms, int *status)
+{
+    pid_t pid;
+    int r;
+
+    if (status)
+        *status = -1;
+    if (out_path)
+        unlink(out_path);
+    if ((r = itest_spawn(argv, out_path, &pid)) != 0)
+        return r;
+    if ((r = wait_exit(pid, np_mono_ms() + timeout_ms, status)) != 0) {
+        fprintf(stderr, "itest: %s did not finish within %d ms\n", argv[0], timeout_ms);
+        kill(pid, SIGKILL);
+        wait_exit(pid, np_mono_ms() + 5000, status);
+    }
+    return r;
+}
+
+int itest_mkca(const char *outdir)
+{
+    char script[4096];
+    int st = -1, r;
+
+    snprintf(script, sizeof(script), "%s/tests/integration/lib/mkca.sh",
+             itest_env("NP_SOURCE_DIR", NP_SOURCE_DIR));
+    const char *argv[] = {"/bin/bash", script, outdir, NULL};
+    if ((r = itest_run(argv, NULL, 60000, &st)) != 0)
+        return r;
+    if (st != 0) {
+        fprintf(stderr, "itest: mkca.sh exited with %d\n", st);
+        return NP_ERR_IO;
+    }
+    return 0;
+}
+
+int itest_free_port(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), r = NP_ERR_IO;
+
+    *port = 0;
+    if (fd < 0)
+        return NP_ERR_IO;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
+        *port = ntohs(a.sin_port);
+        r = 0;
+    }
+    close(fd);
+    return r;
+}
+
+/* One TCP connect attempt, bounded by a short poll. */
+static int try_connect(const char *host, int port)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    struct sockaddr *sa;
+    socklen_t len;
+    int fd, r = -1;
+
+    memset(&a4, 0, sizeof(a4));
+    memset(&a6, 0, sizeof(a6));
+    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)port);
+        sa = (struct sockaddr *)&a4;
+        len = sizeof(a4);
+    } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)port);
+        sa = (struct sockaddr *)&a6;
+        len = sizeof(a6);
+    } else {
+        return -1;
+    }
+    if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK, 0)) < 0)
+        return -1;
+    if (connect(fd, sa, len) == 0) {
+        r = 0;
+    } else if (errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t el = sizeof(err);
+        if (poll(&p, 1, 200) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+            err == 0)
+            r = 0;
+    }
+    close(fd);
+    return r;
+}
+
+int itest_wait_port(const char *host, int port, pid_t pid, int timeout_ms)
+{
+    int64_t deadline = np_mono_ms() + timeout_ms;
+
+    for (;;) {
+        if (try_connect(host, port) == 0)
+            return 0;
+        if (pid > 0) {
+            int st;
+            pid_t w = waitpid(pid, &st, WNOHANG);
+            if (w == pid) {
+                fprintf(stderr, "itest: pid %d exited with %d before %s:%d was ready\n", (int)pid,
+                        decode_status(st), host, port);
+                return NP_ERR_EOF;
+            }
+        }
+        if (np_deadline_passed(deadline)) {
+            fprintf(stderr, "itest: %s:%d not ready within %d ms\n", host, port, timeout_ms);
+            return NP_ERR_TIMEOUT;
+        }
+        sleep_ms(STEP_MS);
+    }
+}
+
+char *itest_read_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (!f)
+        return NULL;
+    if ((buf = malloc(max + 1)) == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    n = fread(buf, 1, max, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+void itest_dump_file(const char *title, const char *path)
+{
+    char *s = itest_read_file(path, 1 << 16);
+
+    fprintf(stderr, "----- %s (%s) -----\n%s----- end -----\n", title, path, s ? s : "(none)\n");
+    free(s);
+}
