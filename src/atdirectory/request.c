@@ -4,6 +4,7 @@
  * and writes only into caller buffers of documented size.
  */
 #include "request.h"
+#include "at/atsign.h"
 #include "util/addr.h"
 #include "util/err.h"
 #include "util/str.h"
@@ -16,114 +17,19 @@ static int is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-static int ascii_ok(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-}
-
-/* Decode one UTF-8 sequence (shortest form, no surrogates, <= U+10FFFF);
- * returns its length or 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t c, min;
-    size_t len;
-
-    if (n == 0)
-        return 0;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2;
-        c = s[0] & 0x1F;
-        min = 0x80;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3;
-        c = s[0] & 0x0F;
-        min = 0x800;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4;
-        c = s[0] & 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
-/* Non-ASCII code points allowed in an atSign: not C1 controls, not spaces. */
-static int cp_ok(uint32_t cp)
-{
-    if (cp < 0xA0)
-        return 0;
-    switch (cp) {
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-    case 0xFEFF:
-        return 0;
-    default:
-        return !(cp >= 0x2000 && cp <= 0x200A);
-    }
-}
-
 int dir_atsign_normalise(const char *s, size_t len, char name[DIR_NAME_BUF])
 {
-    const unsigned char *u = (const unsigned char *)s;
-    char tmp[DIR_NAME_BUF];
-    size_t i = 0, o = 0, units = 0;
+    char at[AT_ATSIGN_BUF];
+    int r;
 
     name[0] = '\0';
     if (!s)
         return NP_ERR_FORMAT;
-    if (len > 0 && u[0] == '@')
-        i = 1;
-    while (i < len) {
-        uint32_t cp;
-        size_t l;
-        if (u[i] < 0x80) {
-            if (u[i] == '.') { /* the Dart normaliser deletes dots */
-                i++;
-                continue;
-            }
-            if (!ascii_ok(u[i]))
-                return NP_ERR_FORMAT;
-            tmp[o++] = (char)((u[i] >= 'A' && u[i] <= 'Z') ? u[i] - 'A' + 'a' : u[i]);
-            i++;
-            units++;
-        } else {
-            if ((l = utf8_decode(u + i, len - i, &cp)) == 0 || !cp_ok(cp))
-                return NP_ERR_FORMAT;
-            units += cp >= 0x10000 ? 2 : 1;
-            if (units > DIR_ATSIGN_MAX_UNITS)
-                return NP_ERR_TOOBIG;
-            memcpy(tmp + o, u + i, l);
-            o += l;
-            i += l;
-        }
-        if (units > DIR_ATSIGN_MAX_UNITS)
-            return NP_ERR_TOOBIG;
-    }
-    if (units == 0)
-        return NP_ERR_FORMAT;
-    memcpy(name, tmp, o); /* o <= 55 * 3 < DIR_NAME_BUF */
-    name[o] = '\0';
+    /* One set of atSign rules for the whole project (lib/at); the directory
+     * keys its table by the name without the '@', as the official root does. */
+    if ((r = at_atsign_normalise(s, len, at, sizeof(at))) != 0)
+        return r == NP_ERR_TOOBIG ? NP_ERR_TOOBIG : NP_ERR_FORMAT;
+    memcpy(name, at + 1, strlen(at)); /* includes the NUL; fits: AT_ATSIGN_BUF == DIR_NAME_BUF */
     return 0;
 }
 
