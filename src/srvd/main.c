@@ -1,12 +1,10 @@
 /*
- * src/srvd/main.c - srvd: parse options, set up the relay engine on one
- * libevent loop, stop gracefully on SIGTERM/SIGINT.
- *
- * The atProtocol side (monitor notifications into relay_handle_request(),
- * the outbox and the key source over the lib/at client) is not wired yet:
- * until it is, srvd runs the engine with interfaces that refuse, and says so
- * in its log. It does not pretend to be connected.
+ * src/srvd/main.c - srvd: parse options, load the relay atSign's keys, set
+ * up the relay engine and its atProtocol glue (atglue.h: monitor into
+ * relay_handle_request, answers/NACKs and public-key lookups over the lib/at
+ * client) on one libevent loop, stop gracefully on SIGTERM/SIGINT.
  */
+#include "atglue.h"
 #include "options.h"
 #include "relay.h"
 #include "crypto/atkeys.h"
@@ -21,22 +19,6 @@
 #ifndef NP_VERSION
 #define NP_VERSION "0"
 #endif
-
-static int outbox_unconnected(void *data, const struct relay_notice *n)
-{
-    (void)data;
-    np_warn("srvd: cannot send %s to %s: atProtocol connection not implemented yet", n->key, n->to);
-    return NP_ERR_UNSUPPORTED;
-}
-
-static int keys_unconnected(void *data, const char *uri, relay_key_done_fn done, void *arg)
-{
-    (void)data;
-    (void)done;
-    (void)arg;
-    np_warn("srvd: cannot look up %s: atProtocol connection not implemented yet", uri);
-    return NP_ERR_UNSUPPORTED;
-}
 
 struct main_ctx {
     struct event_base *base;
@@ -68,8 +50,10 @@ int main(int argc, char **argv)
 {
     struct srvd_options o;
     struct relay_config cfg;
-    struct relay_outbox outbox = {outbox_unconnected, NULL};
-    struct relay_keysource keys = {keys_unconnected, NULL, NULL};
+    struct relay_outbox outbox;
+    struct relay_keysource keys;
+    struct srvd_glue_opts go;
+    struct srvd_glue *glue = NULL;
     struct main_ctx m;
     struct event *ev_term = NULL, *ev_int = NULL;
     struct np_atkeys *atkeys = NULL;
@@ -106,13 +90,25 @@ int main(int argc, char **argv)
         np_error("srvd: cannot load keys from %s: %s (%s)", kf, err, np_strerror(rc));
         goto out;
     }
-    np_atkeys_free(atkeys); /* used by the atProtocol client once it is wired */
-    atkeys = NULL;
 
     if ((m.base = event_base_new()) == NULL) {
         np_error("srvd: cannot create the event loop");
         goto out;
     }
+    memset(&go, 0, sizeof(go));
+    go.atsign = o.atsign;
+    go.keys = atkeys;
+    go.root_host = o.root_host;
+    go.root_port = o.root_port;
+    go.ca_file = o.ca_file;
+    if ((rc = srvd_glue_new(m.base, &go, &glue)) != 0) {
+        np_log_r(NP_LOG_ERROR, rc, "srvd: cannot set up the atProtocol client for %s", o.atsign);
+        goto out;
+    }
+    np_atkeys_free(atkeys); /* the client keeps its own copy */
+    atkeys = NULL;
+    outbox = srvd_glue_outbox(glue);
+    keys = srvd_glue_keysource(glue);
     relay_config_defaults(&cfg);
     cfg.address = o.ip;
     cfg.manager = o.manager;
@@ -138,10 +134,12 @@ int main(int argc, char **argv)
         np_error("srvd: cannot install signal handlers");
         goto out;
     }
-    np_info("srvd %s: relay %s, address %s, manager %s", NP_VERSION, o.atsign, o.ip, o.manager);
-    np_error("srvd: the atProtocol connection (root %s:%d) is not implemented yet: this relay "
-             "receives no requests; running the relay engine only",
-             o.root_host, o.root_port);
+    np_info("srvd %s: relay %s, address %s, manager %s, root %s:%d", NP_VERSION, o.atsign, o.ip,
+            o.manager, o.root_host, o.root_port);
+    if ((rc = srvd_glue_start(glue, m.relay)) != 0) {
+        np_log_r(NP_LOG_ERROR, rc, "srvd: cannot start the atProtocol connections");
+        goto out;
+    }
     event_base_dispatch(m.base);
     status = 0;
 out:
@@ -149,7 +147,8 @@ out:
         event_free(ev_term);
     if (ev_int)
         event_free(ev_int);
-    relay_free(m.relay);
+    relay_free(m.relay); /* first: it cancels its key lookups */
+    srvd_glue_free(glue);
     if (m.base)
         event_base_free(m.base);
     np_atkeys_free(atkeys);
