@@ -3,6 +3,10 @@
  * integration tests (see itest.h). Test-only code: plain libc, bounded waits.
  */
 #include "itest.h"
+#include "at/client.h"
+#include "at/client_sync.h"
+#include "crypto/atkeys.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/time.h"
 
@@ -292,4 +296,171 @@ void itest_dump_file(const char *title, const char *path)
 
     fprintf(stderr, "----- %s (%s) -----\n%s----- end -----\n", title, path, s ? s : "(none)\n");
     free(s);
+}
+
+/* ---- atdirectory + atserver environment --------------------------------- */
+
+int itest_copy_fixture(const char *name, const char *dst)
+{
+    char src[1024];
+    char *text;
+    int fd, ok;
+
+    snprintf(src, sizeof(src), "%s/../shared/fixtures/official-demo-atkeys/%s",
+             itest_env("NP_SOURCE_DIR", "."), name);
+    if ((text = itest_read_file(src, 65536)) == NULL)
+        return NP_ERR_IO;
+    fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    if (fd >= 0)
+        close(fd);
+    free(text);
+    return ok ? 0 : NP_ERR_IO;
+}
+
+int itest_at_setup(struct itest_at *e, const char *tag)
+{
+    memset(e, 0, sizeof(*e));
+    e->dir_pid = e->srv_pid = -1;
+    if (itest_tmpdir(tag, e->dir, sizeof(e->dir)) != 0 || itest_mkca(e->dir) != 0)
+        return NP_ERR_IO;
+    snprintf(e->ca, sizeof(e->ca), "%s/ca.pem", e->dir);
+    snprintf(e->cert, sizeof(e->cert), "%s/server.pem", e->dir);
+    snprintf(e->key, sizeof(e->key), "%s/server.key", e->dir);
+    snprintf(e->dirdb, sizeof(e->dirdb), "%s/directory.db", e->dir);
+    snprintf(e->data, sizeof(e->data), "%s/atserver", e->dir);
+    snprintf(e->srv_log, sizeof(e->srv_log), "%s/atserver.log", e->dir);
+    snprintf(e->dir_log, sizeof(e->dir_log), "%s/atdirectory.log", e->dir);
+    snprintf(e->out, sizeof(e->out), "%s/out.txt", e->dir);
+    if (mkdir(e->data, 0700) != 0 || itest_free_port(&e->dir_port) != 0)
+        return NP_ERR_IO;
+    snprintf(e->root, sizeof(e->root), "127.0.0.1:%d", e->dir_port);
+    return 0;
+}
+
+int itest_at_create(struct itest_at *e, const char *atsign, const char *cram)
+{
+    char portstr[16];
+    int st = -1, port;
+    const char *argv[] = {itest_env("NP_ATSERVER", "atserver"),
+                          "create",
+                          atsign,
+                          "--data-dir",
+                          e->data,
+                          "--port",
+                          portstr,
+                          "--host",
+                          "localhost",
+                          "--directory-db",
+                          e->dirdb,
+                          "--cram-secret",
+                          cram,
+                          NULL};
+
+    if (e->n >= ITEST_AT_MAX || itest_free_port(&port) != 0)
+        return NP_ERR_LIMIT;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    if (itest_run(argv, e->out, 20000, &st) != 0 || st != 0) {
+        itest_dump_file("atserver create", e->out);
+        return NP_ERR_IO;
+    }
+    e->ports[e->n++] = port;
+    return 0;
+}
+
+int itest_at_start_server(struct itest_at *e)
+{
+    const char *argv[] = {itest_env("NP_ATSERVER", "atserver"),
+                          "run",
+                          "--data-dir",
+                          e->data,
+                          "--cert",
+                          e->cert,
+                          "--key",
+                          e->key,
+                          "--bind",
+                          "127.0.0.1",
+                          "--root-domain",
+                          e->root,
+                          "--ca-file",
+                          e->ca,
+                          NULL};
+
+    if (itest_spawn(argv, e->srv_log, &e->srv_pid) != 0)
+        return NP_ERR_IO;
+    for (int i = 0; i < e->n; i++)
+        if (itest_wait_port("127.0.0.1", e->ports[i], e->srv_pid, 30000) != 0) {
+            itest_dump_file("atserver log", e->srv_log);
+            return NP_ERR_TIMEOUT;
+        }
+    return 0;
+}
+
+int itest_at_start(struct itest_at *e)
+{
+    char portstr[16];
+    const char *argv[] = {itest_env("NP_ATDIRECTORY", "atdirectory"),
+                          "--bind",
+                          "127.0.0.1",
+                          "--port",
+                          portstr,
+                          "--cert",
+                          e->cert,
+                          "--key",
+                          e->key,
+                          "--db",
+                          e->dirdb,
+                          "--notfound-delay",
+                          "0",
+                          NULL};
+
+    snprintf(portstr, sizeof(portstr), "%d", e->dir_port);
+    if (itest_spawn(argv, e->dir_log, &e->dir_pid) != 0 ||
+        itest_wait_port("127.0.0.1", e->dir_port, e->dir_pid, 20000) != 0) {
+        itest_dump_file("atdirectory log", e->dir_log);
+        return NP_ERR_IO;
+    }
+    return itest_at_start_server(e);
+}
+
+int itest_at_provision(struct itest_at *e, const char *atsign, const char *cram,
+                       const struct np_atkeys *k)
+{
+    struct at_client_opts o;
+    struct at_sync *s = NULL;
+    char line[2048], pub[256], err[512];
+    char *d = NULL;
+    int r;
+
+    memset(&o, 0, sizeof(o));
+    o.atsign = atsign;
+    o.root_host = "127.0.0.1";
+    o.root_port = e->dir_port;
+    o.ca_file = e->ca;
+    o.request_timeout_ms = 15000;
+    o.connect_timeout_ms = 15000;
+    o.auth = AT_CLIENT_AUTH_CRAM;
+    o.cram_secret = cram;
+    if ((r = at_sync_open(&o, &s, err, sizeof(err))) != 0) {
+        fprintf(stderr, "itest: provision %s: %s\n", atsign, err);
+        return r;
+    }
+    snprintf(line, sizeof(line), "update:privatekey:at_pkam_publickey %s", k->pkam_public_b64);
+    if ((r = at_sync_cmd(s, line, &d)) != 0)
+        fprintf(stderr, "itest: provision %s: %s\n", atsign, at_sync_error(s));
+    np_free(d);
+    snprintf(pub, sizeof(pub), "public:publickey%s", atsign);
+    if (r == 0 && (r = at_sync_put(s, pub, k->enc_public_b64, NULL)) != 0)
+        fprintf(stderr, "itest: provision %s: %s\n", atsign, at_sync_error(s));
+    at_sync_close(s);
+    return r;
+}
+
+void itest_at_teardown(struct itest_at *e)
+{
+    itest_stop(e->srv_pid, 5000, NULL);
+    itest_stop(e->dir_pid, 5000, NULL);
+    e->srv_pid = e->dir_pid = -1;
+    if (getenv("NP_KEEP_TMP") == NULL)
+        itest_rmtree(e->dir);
 }

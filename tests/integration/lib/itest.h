@@ -63,4 +63,45 @@ char *itest_read_file(const char *path, size_t max);
 /* Print a file to stderr with a header line (for logs of failed runs). */
 void itest_dump_file(const char *title, const char *path);
 
+/* ---- a real atdirectory + one atserver process hosting several atSigns ----
+ * (the official virtual environment's provisioning: `atserver create` with a
+ * cram secret, cram login, then privatekey:at_pkam_publickey and
+ * public:publickey@x from the .atKeys file). Programs come from NP_ATSERVER
+ * and NP_ATDIRECTORY. Keys of the official demo fixtures are copied with
+ * itest_copy_fixture. */
+
+struct np_atkeys;
+
+#define ITEST_AT_MAX 8
+
+struct itest_at {
+    char dir[512];                     /* temp dir (removed by itest_at_teardown) */
+    char ca[600], cert[600], key[600]; /* throw-away CA and server cert */
+    char dirdb[600], data[600];        /* directory db, atserver data dir */
+    char srv_log[600], dir_log[600], out[600];
+    char root[64]; /* "127.0.0.1:<dir_port>" */
+    int dir_port;
+    int ports[ITEST_AT_MAX]; /* atServer port of each created atSign */
+    int n;
+    pid_t dir_pid, srv_pid;
+};
+
+/* Copy official-demo-atkeys/<name> (through NP_SOURCE_DIR) to dst, mode 0600. */
+int itest_copy_fixture(const char *name, const char *dst);
+/* Temp dir, CA, paths, a directory port. */
+int itest_at_setup(struct itest_at *e, const char *tag);
+/* `atserver create atsign` on a fresh port with this cram secret (before
+ * itest_at_start_server). */
+int itest_at_create(struct itest_at *e, const char *atsign, const char *cram);
+/* Start the atdirectory (once) and the atserver; wait for every port. */
+int itest_at_start(struct itest_at *e);
+/* Start (again) only the atserver; wait for every port (restart tests). */
+int itest_at_start_server(struct itest_at *e);
+/* Cram login as atsign and store the PKAM and encryption public keys of k. */
+int itest_at_provision(struct itest_at *e, const char *atsign, const char *cram,
+                       const struct np_atkeys *k);
+/* Stop the atserver and atdirectory by pid; remove the temp dir unless
+ * NP_KEEP_TMP is set. */
+void itest_at_teardown(struct itest_at *e);
+
 #endif
