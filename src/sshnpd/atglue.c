@@ -1,6 +1,7 @@
 /* src/sshnpd/atglue.c - struct sshnpd_io over lib/at (see atglue.h). */
 #include "atglue.h"
 #include "at/client.h"
+#include "at/keyfetch.h"
 #include "at/metadata.h"
 #include "at/monitor.h"
 #include "util/alloc.h"
@@ -10,16 +11,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-/* An outstanding public-key lookup (cancel marks it; the client's callback
- * always runs and frees it). */
-struct gfetch {
-    struct gfetch *prev, *next;
-    struct sd_glue *g;
-    sshnpd_key_done_fn done;
-    void *arg;
-    int cancelled;
-};
 
 /* Context of a fire-and-forget operation, for its log line. */
 struct gop {
@@ -32,7 +23,7 @@ struct sd_glue {
     struct at_client *client;
     struct at_monitor *monitor;
     struct sshnpd *d;
-    struct gfetch *fetches;
+    struct at_keyfetch *fetches; /* public-key lookups, cancellable per session */
     int keepalive_ms;
     int client_up;  /* -1 unknown, 0 down, 1 up */
     int monitor_up; /* same */
@@ -146,60 +137,22 @@ static int io_notify(void *data, const char *to, const char *key, const char *va
     return r;
 }
 
-static void on_get(struct at_client *c, const struct at_result *r, void *data)
-{
-    struct gfetch *f = data;
-    struct sd_glue *g = f->g;
-    (void)c;
-
-    if (f->prev)
-        f->prev->next = f->next;
-    else
-        g->fetches = f->next;
-    if (f->next)
-        f->next->prev = f->prev;
-    if (!f->cancelled) {
-        int err = r->err;
-        if (err == 0 && !r->value)
-            err = NP_ERR_NOTFOUND;
-        f->done(f->arg, err, err == 0 ? r->value : NULL);
-    }
-    np_free(f);
-}
-
 static int io_fetch_key(void *data, const char *atsign, sshnpd_key_done_fn done, void *arg)
 {
     struct sd_glue *g = data;
-    struct gfetch *f;
     char key[300];
-    int r;
 
     if (np_str_fmt(key, sizeof(key), "public:publickey%s%s", atsign[0] == '@' ? "" : "@", atsign) !=
         0)
         return NP_ERR_INVAL;
-    if ((f = np_calloc(1, sizeof(*f))) == NULL)
-        return NP_ERR_NOMEM;
-    f->g = g;
-    f->done = done;
-    f->arg = arg;
-    if ((r = at_client_get(g->client, key, AT_GET_BYPASS, on_get, f)) != 0) {
-        np_free(f);
-        return r;
-    }
-    f->next = g->fetches;
-    if (g->fetches)
-        g->fetches->prev = f;
-    g->fetches = f;
-    return 0;
+    return at_keyfetch_get(g->fetches, key, AT_GET_BYPASS, done, arg);
 }
 
 static void io_cancel_fetch(void *data, void *arg)
 {
     struct sd_glue *g = data;
 
-    for (struct gfetch *f = g->fetches; f; f = f->next)
-        if (f->arg == arg && !f->cancelled)
-            f->cancelled = 1;
+    at_keyfetch_cancel(g->fetches, arg);
 }
 
 static int io_put(void *data, const struct sshnpd_record *rec)
@@ -269,6 +222,11 @@ int sd_glue_new(struct event_base *base, const struct sd_glue_opts *o, struct sd
         np_free(g);
         return r;
     }
+    if ((r = at_keyfetch_new(g->client, &g->fetches)) != 0) {
+        at_client_free(g->client);
+        np_free(g);
+        return r;
+    }
     at_client_set_event_cb(g->client, on_client_event, g);
     *out = g;
     return 0;
@@ -301,6 +259,7 @@ void sd_glue_free(struct sd_glue *g)
         return;
     g->d = NULL;
     at_monitor_free(g->monitor);
-    at_client_free(g->client); /* pending lookups complete (cancelled) here */
+    at_client_free(g->client); /* pending lookups complete (closed) here */
+    at_keyfetch_free(g->fetches);
     np_free(g);
 }

@@ -56,27 +56,11 @@ static char home[700], out[700], secret_file[700];
  * secret and prints it on stdout; find that line (128 hex digits). */
 static int create_fresh(const char *atsign, char *secret, size_t size)
 {
-    char portstr[16];
     char *text = NULL, *line, *save = NULL;
-    int st = -1, port, r = -1;
-    const char *argv[] = {itest_env("NP_ATSERVER", "atserver"),
-                          "create",
-                          atsign,
-                          "--data-dir",
-                          env.data,
-                          "--port",
-                          portstr,
-                          "--host",
-                          "localhost",
-                          "--directory-db",
-                          env.dirdb,
-                          NULL};
+    int r = -1;
 
-    if (env.n >= ITEST_AT_MAX || itest_free_port(&port) != 0)
+    if (itest_at_create(&env, atsign, NULL) != 0)
         return -1;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (itest_run(argv, env.out, 20000, &st) != 0 || st != 0)
-        goto out;
     if ((text = itest_read_file(env.out, 65536)) == NULL)
         goto out;
     for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -90,8 +74,6 @@ static int create_fresh(const char *atsign, char *secret, size_t size)
 out:
     if (r != 0)
         itest_dump_file("atserver create", env.out);
-    else
-        env.ports[env.n++] = port;
     free(text);
     return r;
 }
@@ -160,18 +142,6 @@ static void write_secret(const char *secret)
     close(fd);
 }
 
-static void base_opts(struct at_client_opts *o, const char *atsign, const struct np_atkeys *k)
-{
-    memset(o, 0, sizeof(*o));
-    o->atsign = atsign;
-    o->keys = k;
-    o->root_host = "127.0.0.1";
-    o->root_port = env.dir_port;
-    o->ca_file = env.ca;
-    o->request_timeout_ms = 15000;
-    o->connect_timeout_ms = 15000;
-}
-
 /* The keys file at path: mode 0600, loads, APKAM fields present; a PKAM
  * login works; public:publickey is the file's encryption public key; the
  * enrolled keys on the server decrypt (APKAM key) to the file's keys. */
@@ -196,7 +166,7 @@ static void check_activated(const char *atsign, const char *path)
     assert_non_null(k->pkam_private_b64);
     assert_string_not_equal(k->pkam_public_b64, k->enc_public_b64);
 
-    base_opts(&o, atsign, k);
+    itest_at_opts(&env, &o, atsign, k, 15000);
     if (at_sync_open(&o, &s, err, sizeof(err)) != 0)
         fail_msg("pkam login with %s: %s", path, err);
     snprintf(key, sizeof(key), "public:publickey%s", atsign);

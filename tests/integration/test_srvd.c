@@ -47,61 +47,35 @@
 #include "util/log.h"
 #include "util/time.h"
 
-#define ALICE "@alice\xf0\x9f\x9b\xa0"
-#define BOB   "@bob\xf0\x9f\x9b\xa0"
-#define RELAY "@relay1"
-#define ALICE_CRAM                                                                                 \
-    "b26455a907582760ebf35bc4847de549bc41c24b25c8b1c58d5964f7b4f8a43bc55b0e9a601c9a9657d9a8b8bbc3" \
-    "2f88b4e38ffaca03c8710ebae1b14ca9f364"
-#define BOB_CRAM                                                                                   \
-    "33c2df30b79743ff880fc1c832a5c69170974dd736231b84ee360df89a0faff1f6efe0e83064144a7b4e5029334a" \
-    "d1daedc49bf82c0be1f763f590c28e33ba0a"
-/* @relay1's server is created here, so its cram secret is ours to choose. */
-#define RELAY_CRAM "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
 #define DATA_LEN (1u << 20)
 
 static struct itest_at env;
-static char alice_keys[600], bob_keys[600], relay_keys[600], srvd_log[600];
+static char srvd_log[600];
 static pid_t srvd_pid = -1;
-static struct np_atkeys *ka, *kb, *kr;
+static struct itest_demo demo;
 
 static int log_count(const char *text)
 {
-    char *l = itest_read_file(srvd_log, 8 << 20);
-    int found = 0;
-
-    for (const char *p = l; p && (p = strstr(p, text)) != NULL; p += strlen(text))
-        found++;
-    free(l);
-    return found;
+    return itest_log_count(srvd_log, text);
 }
 
 /* Does srvd's log hold `text` at least `times` times (polled, at most ms)? */
 static int log_has_n(const char *text, int times, int ms)
 {
-    int64_t end = np_mono_ms() + ms;
-
-    for (;;) {
-        if (log_count(text) >= times)
-            return 1;
-        if (np_mono_ms() >= end)
-            return 0;
-        usleep(50 * 1000);
-    }
+    return itest_log_wait(srvd_log, text, times, ms);
 }
 
 static int start_srvd(void)
 {
     const char *argv[] = {itest_env("NP_SRVD", "srvd"),
                           "-a",
-                          RELAY,
+                          ITEST_RELAY,
                           "-i",
                           "127.0.0.1",
                           "-m",
-                          ALICE,
+                          ITEST_ALICE,
                           "-k",
-                          relay_keys,
+                          demo.relay,
                           "--root-domain",
                           env.root,
                           "--ca-file",
@@ -124,36 +98,14 @@ static int start_srvd(void)
 
 static int group_setup(void **state)
 {
-    char err[512];
     (void)state;
 
     np_log_set_level(NP_LOG_WARN);
     if (itest_at_setup(&env, "srvd") != 0)
         return -1;
-    snprintf(alice_keys, sizeof(alice_keys), "%s/alice.atKeys", env.dir);
-    snprintf(bob_keys, sizeof(bob_keys), "%s/bob.atKeys", env.dir);
-    snprintf(relay_keys, sizeof(relay_keys), "%s/relay.atKeys", env.dir);
     snprintf(srvd_log, sizeof(srvd_log), "%s/srvd.log", env.dir);
-    if (itest_copy_fixture("alice-wrench.atKeys", alice_keys) != 0 ||
-        itest_copy_fixture("bob-wrench.atKeys", bob_keys) != 0 ||
-        itest_copy_fixture("relay1.atKeys", relay_keys) != 0)
+    if (itest_at_demo(&env, 1, &demo) != 0)
         return -1;
-    if (np_atkeys_load(alice_keys, &ka, err, sizeof(err)) != 0 ||
-        np_atkeys_load(bob_keys, &kb, err, sizeof(err)) != 0 ||
-        np_atkeys_load(relay_keys, &kr, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    if (itest_at_create(&env, ALICE, ALICE_CRAM) != 0 ||
-        itest_at_create(&env, BOB, BOB_CRAM) != 0 ||
-        itest_at_create(&env, RELAY, RELAY_CRAM) != 0 || itest_at_start(&env) != 0)
-        return -1;
-    if (itest_at_provision(&env, ALICE, ALICE_CRAM, ka) != 0 ||
-        itest_at_provision(&env, BOB, BOB_CRAM, kb) != 0 ||
-        itest_at_provision(&env, RELAY, RELAY_CRAM, kr) != 0) {
-        itest_dump_file("atserver log", env.srv_log);
-        return -1;
-    }
     return start_srvd();
 }
 
@@ -161,9 +113,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     itest_stop(srvd_pid, 5000, NULL);
-    np_atkeys_free(ka);
-    np_atkeys_free(kb);
-    np_atkeys_free(kr);
+    itest_demo_free(&demo);
     itest_at_teardown(&env);
     return 0;
 }
@@ -182,7 +132,7 @@ static void on_answer(struct at_monitor *m, const struct at_monitor_notification
     struct heard *h = data;
     (void)m;
 
-    if (!n->key || !n->value || !n->from || strcmp(n->from, RELAY) != 0)
+    if (!n->key || !n->value || !n->from || strcmp(n->from, ITEST_RELAY) != 0)
         return;
     h->n++;
     snprintf(h->key, sizeof(h->key), "%s", n->key);
@@ -192,7 +142,7 @@ static void on_answer(struct at_monitor *m, const struct at_monitor_notification
 
 /*
  * As `as` (keys k) ask the relay for a session (atSignA = as, atSignB =
- * BOB, both sides authenticated) and wait at most ms for the answer.
+ * ITEST_BOB, both sides authenticated) and wait at most ms for the answer.
  * Returns the at_sync_monitor result (NP_ERR_TIMEOUT: no answer).
  */
 static int request(const char *as, const struct np_atkeys *k, int json, int ms, char *sid,
@@ -213,7 +163,7 @@ static int request(const char *as, const struct np_atkeys *k, int json, int ms, 
     memset(&rq, 0, sizeof(rq));
     rq.session_id = sid;
     rq.atsign_a = (char *)as;
-    rq.atsign_b = (char *)BOB;
+    rq.atsign_b = (char *)ITEST_BOB;
     rq.authenticate_a = 1;
     rq.authenticate_b = 1;
     rq.client_nonce = nonce;
@@ -221,21 +171,14 @@ static int request(const char *as, const struct np_atkeys *k, int json, int ms, 
     rq.send_json_response = json;
     assert_int_equal(np_relay_request_build(&rq, NP_RELAY_REQ_NEWER, &text), 0);
 
-    memset(&o, 0, sizeof(o));
-    o.atsign = as;
-    o.keys = k;
-    o.root_host = "127.0.0.1";
-    o.root_port = env.dir_port;
-    o.ca_file = env.ca;
-    o.request_timeout_ms = 15000;
-    o.connect_timeout_ms = 15000;
+    itest_at_opts(&env, &o, as, k, 15000);
     if (at_sync_open(&o, &s, err, sizeof(err)) != 0) {
         np_free(text);
         fail_msg("open %s: %s", as, err);
     }
     h->s = s;
     memset(&no, 0, sizeof(no));
-    no.to = RELAY;
+    no.to = ITEST_RELAY;
     no.key = "garage.request_ports.sshrvd";
     no.value = text;
     no.ttl = 10000;
@@ -336,7 +279,7 @@ static void test_csv_answer_and_data(void **state)
     int a, b;
     (void)state;
 
-    if (request(ALICE, ka, 0, 30000, sid, cn, &h) != 0 || h.n != 1) {
+    if (request(ITEST_ALICE, demo.ka, 0, 30000, sid, cn, &h) != 0 || h.n != 1) {
         itest_dump_file("srvd log", srvd_log);
         fail_msg("no answer");
     }
@@ -351,8 +294,8 @@ static void test_csv_answer_and_data(void **state)
 
     a = connect_to(ans->port_a);
     b = connect_to(ans->port_b);
-    send_auth(a, ka, sid, cn, ans->rvd_nonce);
-    send_auth(b, kb, sid, cn, ans->rvd_nonce);
+    send_auth(a, demo.ka, sid, cn, ans->rvd_nonce);
+    send_auth(b, demo.kb, sid, cn, ans->rvd_nonce);
     da = np_malloc(DATA_LEN);
     db = np_malloc(DATA_LEN);
     ra = np_calloc(1, DATA_LEN);
@@ -383,7 +326,7 @@ static void test_json_answer(void **state)
     struct heard h;
     (void)state;
 
-    assert_int_equal(request(ALICE, ka, 1, 30000, sid, cn, &h), 0);
+    assert_int_equal(request(ITEST_ALICE, demo.ka, 1, 30000, sid, cn, &h), 0);
     assert_int_equal(h.n, 1);
     assert_true(h.value[0] == '{');
     assert_int_equal(np_relay_answer_parse(h.value, strlen(h.value), &ans), 0);
@@ -400,7 +343,7 @@ static void test_not_manager_gets_nothing(void **state)
     struct heard h;
     (void)state;
 
-    assert_int_equal(request(BOB, kb, 1, 5000, sid, cn, &h), NP_ERR_TIMEOUT);
+    assert_int_equal(request(ITEST_BOB, demo.kb, 1, 5000, sid, cn, &h), NP_ERR_TIMEOUT);
     assert_int_equal(h.n, 0);
 }
 
@@ -419,7 +362,7 @@ static void test_atserver_restart(void **state)
     usleep(500 * 1000);
     assert_int_equal(itest_at_start_server(&env), 0);
     /* no waiting for srvd: the request is queued at the server at once */
-    if (request(ALICE, ka, 0, 10000, sid, cn, &h) != 0 || h.n != 1) {
+    if (request(ITEST_ALICE, demo.ka, 0, 10000, sid, cn, &h) != 0 || h.n != 1) {
         itest_dump_file("srvd log", srvd_log);
         fail_msg("no answer after the restart");
     }

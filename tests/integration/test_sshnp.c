@@ -41,6 +41,7 @@
 #include "../unit/np/test_bridge_harness.h"
 #include "at/client.h"
 #include "at/client_sync.h"
+#include "at/keyfetch.h"
 #include "at/monitor.h"
 #include "crypto/atkeys.h"
 #include "itest.h"
@@ -51,139 +52,32 @@
 #include "util/str.h"
 #include "util/time.h"
 
-#define ALICE "@alice\xf0\x9f\x9b\xa0"
-#define BOB   "@bob\xf0\x9f\x9b\xa0"
-#define RELAY "@relay1"
-#define ALICE_CRAM                                                                                 \
-    "b26455a907582760ebf35bc4847de549bc41c24b25c8b1c58d5964f7b4f8a43bc55b0e9a601c9a9657d9a8b8bbc3" \
-    "2f88b4e38ffaca03c8710ebae1b14ca9f364"
-#define BOB_CRAM                                                                                   \
-    "33c2df30b79743ff880fc1c832a5c69170974dd736231b84ee360df89a0faff1f6efe0e83064144a7b4e5029334a" \
-    "d1daedc49bf82c0be1f763f590c28e33ba0a"
-#define RELAY_CRAM "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static char dir[512], ca[600], cert[600], key[600], dirdb[600], data[600], bindir[600];
-static char alice_keys[600], bob_keys[600], relay_keys[600];
-static char srv_log[600], dir_log[600], npd_log[600], out_path[600], root[64];
-static int dir_port, alice_port, bob_port, relay_port;
-static pid_t dir_pid = -1, srv_pid = -1, npd_pid = -1;
-static struct np_atkeys *ka, *kb, *kr;
+static struct itest_at env;
+static char bindir[600], npd_log[600];
+static pid_t npd_pid = -1;
+static struct itest_demo demo;
 
 /* the relay, played here */
 static struct event_base *base;
 static struct relay *relay;
 static struct at_client *rc;
 static struct at_monitor *rm;
+static struct at_keyfetch *kf;
 static struct tb_echo *echo;
 static int relay_live;
 
-static const char *prog(const char *env)
+static const char *prog(const char *env_name)
 {
-    const char *p = getenv(env);
+    const char *p = getenv(env_name);
 
     if (!p)
-        fail_msg("%s not set (run through ctest)", env);
+        fail_msg("%s not set (run through ctest)", env_name);
     return p;
-}
-
-static int copy_keys(const char *fixture, const char *path)
-{
-    char src[700];
-    char *text;
-    int fd, ok;
-
-    snprintf(src, sizeof(src), "%s/../shared/fixtures/official-demo-atkeys/%s",
-             itest_env("NP_SOURCE_DIR", "."), fixture);
-    if ((text = itest_read_file(src, 65536)) == NULL)
-        return -1;
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
-    if (fd >= 0)
-        close(fd);
-    free(text);
-    return ok ? 0 : -1;
-}
-
-static int create_atsign(const char *atsign, int port, const char *cram)
-{
-    char portstr[16];
-    int st = -1;
-    const char *argv[] = {prog("NP_ATSERVER"),
-                          "create",
-                          atsign,
-                          "--data-dir",
-                          data,
-                          "--port",
-                          portstr,
-                          "--host",
-                          "localhost",
-                          "--directory-db",
-                          dirdb,
-                          "--cram-secret",
-                          cram,
-                          NULL};
-
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (itest_run(argv, out_path, 20000, &st) != 0 || st != 0) {
-        itest_dump_file("atserver create", out_path);
-        return -1;
-    }
-    return 0;
-}
-
-static void base_opts(struct at_client_opts *o, const char *atsign, const struct np_atkeys *k)
-{
-    memset(o, 0, sizeof(*o));
-    o->atsign = atsign;
-    o->keys = k;
-    o->root_host = "127.0.0.1";
-    o->root_port = dir_port;
-    o->ca_file = ca;
-    o->request_timeout_ms = 8000;
-    o->connect_timeout_ms = 8000;
-}
-
-static int provision(const char *atsign, const char *cram, const struct np_atkeys *k)
-{
-    struct at_client_opts o;
-    struct at_sync *s = NULL;
-    char line[2048], pub[256], err[512];
-    char *d = NULL;
-    int r;
-
-    base_opts(&o, atsign, NULL);
-    o.auth = AT_CLIENT_AUTH_CRAM;
-    o.cram_secret = cram;
-    if ((r = at_sync_open(&o, &s, err, sizeof(err))) != 0) {
-        fprintf(stderr, "provision %s: %s\n", atsign, err);
-        return r;
-    }
-    snprintf(line, sizeof(line), "update:privatekey:at_pkam_publickey %s", k->pkam_public_b64);
-    if ((r = at_sync_cmd(s, line, &d)) != 0)
-        fprintf(stderr, "provision %s: %s\n", atsign, at_sync_error(s));
-    np_free(d);
-    snprintf(pub, sizeof(pub), "public:publickey%s", atsign);
-    if (r == 0 && (r = at_sync_put(s, pub, k->enc_public_b64, NULL)) != 0)
-        fprintf(stderr, "provision %s: %s\n", atsign, at_sync_error(s));
-    at_sync_close(s);
-    return r;
 }
 
 static int log_has(const char *path, const char *text, int ms)
 {
-    int64_t end = np_mono_ms() + ms;
-
-    for (;;) {
-        char *l = itest_read_file(path, 4 << 20);
-        int found = l && strstr(l, text);
-
-        free(l);
-        if (found)
-            return 1;
-        if (np_mono_ms() >= end)
-            return 0;
-        usleep(50 * 1000);
-    }
+    return itest_log_wait(path, text, 1, ms);
 }
 
 /* ------------------------------------------------ the relay's at glue */
@@ -210,53 +104,16 @@ static int ob_send(void *d, const struct relay_notice *n)
     return at_client_notify(rc, &no, sent_cb, NULL) == 0 ? 0 : NP_ERR_IO;
 }
 
-struct fetch {
-    relay_key_done_fn done;
-    void *arg;
-    int cancelled;
-    struct fetch *next;
-};
-static struct fetch *fetches;
-
-static void fetch_cb(struct at_client *c, const struct at_result *r, void *d)
-{
-    struct fetch *f = d, **pp = &fetches;
-
-    (void)c;
-    while (*pp && *pp != f)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = f->next;
-    if (!f->cancelled)
-        f->done(f->arg, r->err, r->err == 0 ? r->value : NULL);
-    np_free(f);
-}
-
 static int ks_fetch(void *d, const char *uri, relay_key_done_fn done, void *arg)
 {
-    struct fetch *f = np_calloc(1, sizeof(*f));
-    int r;
-
     (void)d;
-    if (!f)
-        return NP_ERR_NOMEM;
-    f->done = done;
-    f->arg = arg;
-    if ((r = at_client_get(rc, uri, 0, fetch_cb, f)) != 0) {
-        np_free(f);
-        return r;
-    }
-    f->next = fetches;
-    fetches = f;
-    return 0;
+    return at_keyfetch_get(kf, uri, 0, done, arg);
 }
 
 static void ks_cancel(void *d, void *arg)
 {
     (void)d;
-    for (struct fetch *f = fetches; f; f = f->next)
-        if (f->arg == arg)
-            f->cancelled = 1;
+    at_keyfetch_cancel(kf, arg);
 }
 
 static void mon_cb(struct at_monitor *m, const struct at_monitor_notification *n, void *d)
@@ -292,8 +149,8 @@ static int start_relay(void)
     cfg.rate_per_min = 0;
     if (relay_new(base, &cfg, &ob, &ks, &relay) != 0)
         return -1;
-    base_opts(&o, RELAY, kr);
-    if (at_client_new(base, &o, &rc) != 0)
+    itest_at_opts(&env, &o, ITEST_RELAY, demo.kr, 8000);
+    if (at_client_new(base, &o, &rc) != 0 || at_keyfetch_new(rc, &kf) != 0)
         return -1;
     memset(&mo, 0, sizeof(mo));
     mo.regex = "sshrvd";
@@ -312,17 +169,17 @@ static int start_daemon(void)
     char port[16];
     const char *argv[] = {prog("NP_SSHNPD"),
                           "-a",
-                          BOB,
+                          ITEST_BOB,
                           "-m",
-                          ALICE,
+                          ITEST_ALICE,
                           "-d",
                           "garage",
                           "-k",
-                          bob_keys,
+                          demo.bob,
                           "--root-domain",
-                          root,
+                          env.root,
                           "--ca-file",
-                          ca,
+                          env.ca,
                           "--local-sshd-port",
                           port,
                           "--permit-open",
@@ -343,103 +200,26 @@ static int start_daemon(void)
 
 static int group_setup(void **state)
 {
-    char err[512], dportstr[16], link[700];
+    char link[700];
     (void)state;
 
     signal(SIGPIPE, SIG_IGN);
     np_log_set_level(NP_LOG_WARN);
-    if (itest_tmpdir("sshnp", dir, sizeof(dir)) != 0 || itest_mkca(dir) != 0)
+    if (itest_at_setup(&env, "sshnp") != 0)
         return -1;
-    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-    snprintf(cert, sizeof(cert), "%s/server.pem", dir);
-    snprintf(key, sizeof(key), "%s/server.key", dir);
-    snprintf(dirdb, sizeof(dirdb), "%s/directory.db", dir);
-    snprintf(data, sizeof(data), "%s/atserver", dir);
-    snprintf(bindir, sizeof(bindir), "%s/bin", dir);
-    snprintf(alice_keys, sizeof(alice_keys), "%s/alice.atKeys", dir);
-    snprintf(bob_keys, sizeof(bob_keys), "%s/bob.atKeys", dir);
-    snprintf(relay_keys, sizeof(relay_keys), "%s/relay.atKeys", dir);
-    snprintf(srv_log, sizeof(srv_log), "%s/atserver.log", dir);
-    snprintf(dir_log, sizeof(dir_log), "%s/atdirectory.log", dir);
-    snprintf(npd_log, sizeof(npd_log), "%s/sshnpd.log", dir);
-    snprintf(out_path, sizeof(out_path), "%s/out.txt", dir);
-    if (mkdir(data, 0700) != 0 || mkdir(bindir, 0700) != 0)
+    snprintf(bindir, sizeof(bindir), "%s/bin", env.dir);
+    snprintf(npd_log, sizeof(npd_log), "%s/sshnpd.log", env.dir);
+    if (mkdir(bindir, 0700) != 0)
         return -1;
     snprintf(link, sizeof(link), "%s/ssh", bindir);
     if (symlink(prog("NP_FAKE_SSH"), link) != 0)
         return -1;
-    if (copy_keys("alice-wrench.atKeys", alice_keys) != 0 ||
-        copy_keys("bob-wrench.atKeys", bob_keys) != 0 ||
-        copy_keys("relay1.atKeys", relay_keys) != 0)
+    if (itest_at_demo(&env, 1, &demo) != 0)
         return -1;
-    if (np_atkeys_load(alice_keys, &ka, err, sizeof(err)) != 0 ||
-        np_atkeys_load(bob_keys, &kb, err, sizeof(err)) != 0 ||
-        np_atkeys_load(relay_keys, &kr, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    if (itest_free_port(&dir_port) != 0 || itest_free_port(&alice_port) != 0 ||
-        itest_free_port(&bob_port) != 0 || itest_free_port(&relay_port) != 0)
-        return -1;
-    if (create_atsign(ALICE, alice_port, ALICE_CRAM) != 0 ||
-        create_atsign(BOB, bob_port, BOB_CRAM) != 0 ||
-        create_atsign(RELAY, relay_port, RELAY_CRAM) != 0)
-        return -1;
-    snprintf(dportstr, sizeof(dportstr), "%d", dir_port);
-    snprintf(root, sizeof(root), "127.0.0.1:%d", dir_port);
-    {
-        const char *dargv[] = {prog("NP_ATDIRECTORY"),
-                               "--bind",
-                               "127.0.0.1",
-                               "--port",
-                               dportstr,
-                               "--cert",
-                               cert,
-                               "--key",
-                               key,
-                               "--db",
-                               dirdb,
-                               "--notfound-delay",
-                               "0",
-                               NULL};
-        const char *sargv[] = {prog("NP_ATSERVER"),
-                               "run",
-                               "--data-dir",
-                               data,
-                               "--cert",
-                               cert,
-                               "--key",
-                               key,
-                               "--bind",
-                               "127.0.0.1",
-                               "--root-domain",
-                               root,
-                               "--ca-file",
-                               ca,
-                               NULL};
-
-        if (itest_spawn(dargv, dir_log, &dir_pid) != 0 ||
-            itest_wait_port("127.0.0.1", dir_port, dir_pid, 10000) != 0) {
-            itest_dump_file("atdirectory log", dir_log);
-            return -1;
-        }
-        if (itest_spawn(sargv, srv_log, &srv_pid) != 0 ||
-            itest_wait_port("127.0.0.1", alice_port, srv_pid, 15000) != 0 ||
-            itest_wait_port("127.0.0.1", bob_port, srv_pid, 15000) != 0 ||
-            itest_wait_port("127.0.0.1", relay_port, srv_pid, 15000) != 0) {
-            itest_dump_file("atserver log", srv_log);
-            return -1;
-        }
-    }
-    if (provision(ALICE, ALICE_CRAM, ka) != 0 || provision(BOB, BOB_CRAM, kb) != 0 ||
-        provision(RELAY, RELAY_CRAM, kr) != 0) {
-        itest_dump_file("atserver log", srv_log);
-        return -1;
-    }
     if ((base = event_base_new()) == NULL || (echo = tb_echo_new(base, NULL)) == NULL)
         return -1;
     if (start_relay() != 0) {
-        itest_dump_file("atserver log", srv_log);
+        itest_dump_file("atserver log", env.srv_log);
         return -1;
     }
     return start_daemon();
@@ -450,18 +230,14 @@ static int group_teardown(void **state)
     (void)state;
     itest_stop(npd_pid, 5000, NULL);
     at_monitor_free(rm);
-    at_client_free(rc);
+    at_client_free(rc); /* outstanding key lookups complete (closed) here */
+    at_keyfetch_free(kf);
     relay_free(relay);
     tb_echo_free(echo);
     if (base)
         event_base_free(base);
-    itest_stop(srv_pid, 5000, NULL);
-    itest_stop(dir_pid, 5000, NULL);
-    np_atkeys_free(ka);
-    np_atkeys_free(kb);
-    np_atkeys_free(kr);
-    if (getenv("NP_KEEP_TMP") == NULL)
-        itest_rmtree(dir);
+    itest_demo_free(&demo);
+    itest_at_teardown(&env);
     return 0;
 }
 
@@ -522,27 +298,14 @@ static void test_sshnp_session(void **state)
     char log[600], args[600];
     char *a;
     struct relay_stats st;
-    const char *argv[] = {prog("NP_SSHNP"),
-                          "-f",
-                          ALICE,
-                          "-t",
-                          BOB,
-                          "-d",
-                          "garage",
-                          "-r",
-                          RELAY,
-                          "-k",
-                          alice_keys,
-                          "--root-domain",
-                          root,
-                          "--ca-file",
-                          ca,
-                          "-v",
-                          NULL};
+    const char *argv[] = {
+        prog("NP_SSHNP"), "-f",        ITEST_ALICE, "-t", ITEST_BOB,  "-d",
+        "garage",         "-r",        ITEST_RELAY, "-k", demo.alice, "--root-domain",
+        env.root,         "--ca-file", env.ca,      "-v", NULL};
     (void)state;
 
-    snprintf(log, sizeof(log), "%s/sshnp.log", dir);
-    snprintf(args, sizeof(args), "%s/ssh_args.txt", dir);
+    snprintf(log, sizeof(log), "%s/sshnp.log", env.dir);
+    snprintf(args, sizeof(args), "%s/ssh_args.txt", env.dir);
     setenv("FAKE_SSH_ARGS", args, 1);
     setenv("FAKE_SSH_BYTES", "300000", 1);
     if (run_client(argv, log, 90000, NULL) != 0) {
@@ -553,7 +316,7 @@ static void test_sshnp_session(void **state)
     a = itest_read_file(log, 1 << 20);
     assert_non_null(a);
     /* our sshnpd advertises twinKeys, so the session used C2D/D2C bundles */
-    assert_non_null(strstr(a, "Session accepted by " BOB " (twin keys)"));
+    assert_non_null(strstr(a, "Session accepted by " ITEST_BOB " (twin keys)"));
     assert_non_null(strstr(a, "Remote user name is "));
     free(a);
     a = itest_read_file(args, 65536);
@@ -584,15 +347,16 @@ static void echo_via(int port, size_t n)
 static void test_npt_x(void **state)
 {
     char log[600], port[16], *text;
-    const char *argv[] = {prog("NP_NPT"), "-f",        ALICE, "-t", BOB,        "-d",
-                          "garage",       "-r",        RELAY, "-k", alice_keys, "--root-domain",
-                          root,           "--ca-file", ca,    "-p", port,       "-h",
-                          "127.0.0.1",    "-x",        "-T",  "3s", "-q",       NULL};
+    const char *argv[] = {
+        prog("NP_NPT"), "-f",        ITEST_ALICE, "-t", ITEST_BOB,  "-d",
+        "garage",       "-r",        ITEST_RELAY, "-k", demo.alice, "--root-domain",
+        env.root,       "--ca-file", env.ca,      "-p", port,       "-h",
+        "127.0.0.1",    "-x",        "-T",        "3s", "-q",       NULL};
     int64_t p = 0;
     (void)state;
 
     snprintf(port, sizeof(port), "%d", tb_echo_port(echo));
-    snprintf(log, sizeof(log), "%s/npt.log", dir);
+    snprintf(log, sizeof(log), "%s/npt.log", env.dir);
     if (run_client(argv, log, 90000, NULL) != 0) {
         itest_dump_file("npt log", log);
         itest_dump_file("sshnpd log", npd_log);
@@ -614,24 +378,10 @@ static void test_npt_x(void **state)
  * "sshd" (the echo server) and come back on its stdout; EOF on stdin ends it. */
 static void test_sshnp_stdio(void **state)
 {
-    const char *argv[] = {prog("NP_SSHNP"),
-                          "-f",
-                          ALICE,
-                          "-t",
-                          BOB,
-                          "-d",
-                          "garage",
-                          "-r",
-                          RELAY,
-                          "-k",
-                          alice_keys,
-                          "--root-domain",
-                          root,
-                          "--ca-file",
-                          ca,
-                          "--stdio",
-                          "-q",
-                          NULL};
+    const char *argv[] = {
+        prog("NP_SSHNP"), "-f",        ITEST_ALICE, "-t",      ITEST_BOB,  "-d",
+        "garage",         "-r",        ITEST_RELAY, "-k",      demo.alice, "--root-domain",
+        env.root,         "--ca-file", env.ca,      "--stdio", "-q",       NULL};
     int in[2], out[2], st = -1;
     unsigned char data[100000], back[sizeof(data)];
     size_t sent = 0, got = 0;
@@ -689,21 +439,12 @@ static void test_sshnp_stdio(void **state)
 static void test_list_devices(void **state)
 {
     char log[600], *text;
-    const char *argv[] = {prog("NP_SSHNP"),
-                          "-f",
-                          ALICE,
-                          "--list-devices",
-                          "-k",
-                          alice_keys,
-                          "--root-domain",
-                          root,
-                          "--ca-file",
-                          ca,
-                          "-q",
-                          NULL};
+    const char *argv[] = {
+        prog("NP_SSHNP"), "-f",     ITEST_ALICE, "--list-devices", "-k", demo.alice,
+        "--root-domain",  env.root, "--ca-file", env.ca,           "-q", NULL};
     (void)state;
 
-    snprintf(log, sizeof(log), "%s/list.log", dir);
+    snprintf(log, sizeof(log), "%s/list.log", env.dir);
     if (run_client(argv, log, 60000, NULL) != 0) {
         itest_dump_file("list log", log);
         fail_msg("sshnp --list-devices failed");

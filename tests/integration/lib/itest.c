@@ -298,6 +298,30 @@ void itest_dump_file(const char *title, const char *path)
     free(s);
 }
 
+int itest_log_count(const char *path, const char *text)
+{
+    char *l = itest_read_file(path, 8 << 20);
+    int found = 0;
+
+    for (const char *p = l; p && (p = strstr(p, text)) != NULL; p += strlen(text))
+        found++;
+    free(l);
+    return found;
+}
+
+int itest_log_wait(const char *path, const char *text, int times, int ms)
+{
+    int64_t end = np_mono_ms() + ms;
+
+    for (;;) {
+        if (itest_log_count(path, text) >= times)
+            return 1;
+        if (np_mono_ms() >= end)
+            return 0;
+        sleep_ms(50);
+    }
+}
+
 /* ---- atdirectory + atserver environment --------------------------------- */
 
 int itest_copy_fixture(const char *name, const char *dst)
@@ -353,7 +377,7 @@ int itest_at_create(struct itest_at *e, const char *atsign, const char *cram)
                           "localhost",
                           "--directory-db",
                           e->dirdb,
-                          "--cram-secret",
+                          cram ? "--cram-secret" : NULL,
                           cram,
                           NULL};
 
@@ -366,6 +390,56 @@ int itest_at_create(struct itest_at *e, const char *atsign, const char *cram)
     }
     e->ports[e->n++] = port;
     return 0;
+}
+
+int itest_at_add(struct itest_at *e, const char *atsign, const char *cram, const char *fixture,
+                 char *path, size_t size, struct np_atkeys **k)
+{
+    char err[512];
+
+    *k = NULL;
+    snprintf(path, size, "%s/%s", e->dir, fixture);
+    if (itest_copy_fixture(fixture, path) != 0)
+        return NP_ERR_IO;
+    if (np_atkeys_load(path, k, err, sizeof(err)) != 0) {
+        fprintf(stderr, "itest: %s\n", err);
+        return NP_ERR_IO;
+    }
+    if (itest_at_create(e, atsign, cram) != 0) {
+        np_atkeys_free(*k);
+        *k = NULL;
+        return NP_ERR_IO;
+    }
+    e->atsigns[e->n - 1] = atsign;
+    e->crams[e->n - 1] = cram;
+    e->keys[e->n - 1] = *k;
+    return 0;
+}
+
+int itest_at_demo(struct itest_at *e, int with_relay, struct itest_demo *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (itest_at_add(e, ITEST_ALICE, ITEST_ALICE_CRAM, "alice-wrench.atKeys", d->alice,
+                     sizeof(d->alice), &d->ka) != 0 ||
+        itest_at_add(e, ITEST_BOB, ITEST_BOB_CRAM, "bob-wrench.atKeys", d->bob, sizeof(d->bob),
+                     &d->kb) != 0)
+        return NP_ERR_IO;
+    if (with_relay && itest_at_add(e, ITEST_RELAY, ITEST_RELAY_CRAM, "relay1.atKeys", d->relay,
+                                   sizeof(d->relay), &d->kr) != 0)
+        return NP_ERR_IO;
+    if (itest_at_start(e) != 0)
+        return NP_ERR_IO;
+    return itest_at_provision_all(e);
+}
+
+void itest_demo_free(struct itest_demo *d)
+{
+    if (!d)
+        return;
+    np_atkeys_free(d->ka);
+    np_atkeys_free(d->kb);
+    np_atkeys_free(d->kr);
+    d->ka = d->kb = d->kr = NULL;
 }
 
 int itest_at_start_server(struct itest_at *e)
@@ -384,6 +458,7 @@ int itest_at_start_server(struct itest_at *e)
                           e->root,
                           "--ca-file",
                           e->ca,
+                          e->srv_verbose ? "-v" : NULL,
                           NULL};
 
     if (itest_spawn(argv, e->srv_log, &e->srv_pid) != 0)
@@ -432,13 +507,7 @@ int itest_at_provision(struct itest_at *e, const char *atsign, const char *cram,
     char *d = NULL;
     int r;
 
-    memset(&o, 0, sizeof(o));
-    o.atsign = atsign;
-    o.root_host = "127.0.0.1";
-    o.root_port = e->dir_port;
-    o.ca_file = e->ca;
-    o.request_timeout_ms = 15000;
-    o.connect_timeout_ms = 15000;
+    itest_at_opts(e, &o, atsign, NULL, 15000);
     o.auth = AT_CLIENT_AUTH_CRAM;
     o.cram_secret = cram;
     if ((r = at_sync_open(&o, &s, err, sizeof(err))) != 0) {
@@ -454,6 +523,33 @@ int itest_at_provision(struct itest_at *e, const char *atsign, const char *cram,
         fprintf(stderr, "itest: provision %s: %s\n", atsign, at_sync_error(s));
     at_sync_close(s);
     return r;
+}
+
+int itest_at_provision_all(struct itest_at *e)
+{
+    for (int i = 0; i < e->n; i++) {
+        int r;
+        if (!e->atsigns[i])
+            continue;
+        if ((r = itest_at_provision(e, e->atsigns[i], e->crams[i], e->keys[i])) != 0) {
+            itest_dump_file("atserver log", e->srv_log);
+            return r;
+        }
+    }
+    return 0;
+}
+
+void itest_at_opts(const struct itest_at *e, struct at_client_opts *o, const char *atsign,
+                   const struct np_atkeys *k, int timeout_ms)
+{
+    memset(o, 0, sizeof(*o));
+    o->atsign = atsign;
+    o->keys = k;
+    o->root_host = "127.0.0.1";
+    o->root_port = e->dir_port;
+    o->ca_file = e->ca;
+    o->request_timeout_ms = timeout_ms;
+    o->connect_timeout_ms = timeout_ms;
 }
 
 void itest_at_teardown(struct itest_at *e)

@@ -63,6 +63,13 @@ char *itest_read_file(const char *path, size_t max);
 /* Print a file to stderr with a header line (for logs of failed runs). */
 void itest_dump_file(const char *title, const char *path);
 
+/* How often text occurs (non-overlapping) in the file at path (its first
+ * 8 MiB); 0 if it cannot be read. */
+int itest_log_count(const char *path, const char *text);
+/* Poll (every 50 ms, at most ms) until text occurs at least `times` times
+ * in the file at path: 1 if it did, 0 on time-out. */
+int itest_log_wait(const char *path, const char *text, int times, int ms);
+
 /* ---- a real atdirectory + one atserver process hosting several atSigns ----
  * (the official virtual environment's provisioning: `atserver create` with a
  * cram secret, cram login, then privatekey:at_pkam_publickey and
@@ -71,6 +78,20 @@ void itest_dump_file(const char *title, const char *path);
  * itest_copy_fixture. */
 
 struct np_atkeys;
+struct at_client_opts;
+
+/* The official demo atSigns and their cram secrets (fixtures README);
+ * @relay1's server is created by the tests, so its secret is ours. */
+#define ITEST_ALICE "@alice\xf0\x9f\x9b\xa0"
+#define ITEST_BOB   "@bob\xf0\x9f\x9b\xa0"
+#define ITEST_RELAY "@relay1"
+#define ITEST_ALICE_CRAM                                                                           \
+    "b26455a907582760ebf35bc4847de549bc41c24b25c8b1c58d5964f7b4f8a43bc55b0e9a601c9a9657d9a8b8bbc3" \
+    "2f88b4e38ffaca03c8710ebae1b14ca9f364"
+#define ITEST_BOB_CRAM                                                                             \
+    "33c2df30b79743ff880fc1c832a5c69170974dd736231b84ee360df89a0faff1f6efe0e83064144a7b4e5029334a" \
+    "d1daedc49bf82c0be1f763f590c28e33ba0a"
+#define ITEST_RELAY_CRAM "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 #define ITEST_AT_MAX 8
 
@@ -83,6 +104,10 @@ struct itest_at {
     int dir_port;
     int ports[ITEST_AT_MAX]; /* atServer port of each created atSign */
     int n;
+    /* atSigns added with itest_at_add (borrowed; NULL for itest_at_create) */
+    const char *atsigns[ITEST_AT_MAX], *crams[ITEST_AT_MAX];
+    const struct np_atkeys *keys[ITEST_AT_MAX];
+    int srv_verbose; /* set before itest_at_start: run the atserver with -v */
     pid_t dir_pid, srv_pid;
 };
 
@@ -91,8 +116,29 @@ int itest_copy_fixture(const char *name, const char *dst);
 /* Temp dir, CA, paths, a directory port. */
 int itest_at_setup(struct itest_at *e, const char *tag);
 /* `atserver create atsign` on a fresh port with this cram secret (before
- * itest_at_start_server). */
+ * itest_at_start_server). cram NULL: no --cram-secret (the server makes one
+ * and prints it; its output is in e->out). */
 int itest_at_create(struct itest_at *e, const char *atsign, const char *cram);
+/*
+ * One atSign of the official demo fixtures: copy official-demo-atkeys/
+ * <fixture> to <dir>/<fixture> (its path into path), load it into *k
+ * (caller frees with np_atkeys_free after itest_at_teardown) and
+ * itest_at_create it with cram. atsign and cram are borrowed and must
+ * outlive e; they are remembered for itest_at_provision_all.
+ */
+int itest_at_add(struct itest_at *e, const char *atsign, const char *cram, const char *fixture,
+                 char *path, size_t size, struct np_atkeys **k);
+/* The demo cast added by itest_at_demo: .atKeys copies and loaded keys. */
+struct itest_demo {
+    char alice[600], bob[600], relay[600]; /* paths of the copies ("" if absent) */
+    struct np_atkeys *ka, *kb, *kr;        /* kr NULL without the relay */
+};
+/* Clear d; itest_at_add ITEST_ALICE and ITEST_BOB (and ITEST_RELAY if
+ * with_relay) from their fixtures, then itest_at_start and
+ * itest_at_provision_all. Free d with itest_demo_free. */
+int itest_at_demo(struct itest_at *e, int with_relay, struct itest_demo *d);
+/* Free the keys of d (NULL-safe, idempotent). */
+void itest_demo_free(struct itest_demo *d);
 /* Start the atdirectory (once) and the atserver; wait for every port. */
 int itest_at_start(struct itest_at *e);
 /* Start (again) only the atserver; wait for every port (restart tests). */
@@ -100,6 +146,14 @@ int itest_at_start_server(struct itest_at *e);
 /* Cram login as atsign and store the PKAM and encryption public keys of k. */
 int itest_at_provision(struct itest_at *e, const char *atsign, const char *cram,
                        const struct np_atkeys *k);
+/* itest_at_provision every atSign added with itest_at_add (after
+ * itest_at_start); dumps the atserver log on failure. */
+int itest_at_provision_all(struct itest_at *e);
+/* Client options for atsign with keys k (may be NULL) against this
+ * environment: root 127.0.0.1:dir_port, the CA, request and connect
+ * time-outs of timeout_ms; everything else zero. */
+void itest_at_opts(const struct itest_at *e, struct at_client_opts *o, const char *atsign,
+                   const struct np_atkeys *k, int timeout_ms);
 /* Stop the atserver and atdirectory by pid; remove the temp dir unless
  * NP_KEEP_TMP is set. */
 void itest_at_teardown(struct itest_at *e);
