@@ -231,4 +231,14 @@ int at_client_err_from_code(int at_code);
  */
 int at_client_backoff_ms(unsigned attempt, int initial_ms, int max_ms, uint32_t rnd);
 
+/*
+ * Log a connection's state change once, for the daemons' event and status
+ * callbacks. *state is -1 (unknown, the initial value), 0 (down) or 1 (up).
+ * Coming up logs "<who>: <what> available" at info level; going down logs
+ * "<who>: <what> lost: <np_strerror(err)>[: <message>]" at warn level; a
+ * repeat of the current state logs nothing. message may be NULL.
+ */
+void at_client_log_link(int *state, int up, const char *who, const char *what, int err,
+                        const char *message);
+
 #endif

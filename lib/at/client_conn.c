@@ -895,3 +895,18 @@ int at_client_backoff_ms(unsigned attempt, int initial_ms, int max_ms, uint32_t 
     half = base / 2;
     return (int)(half + (int64_t)(rnd % (uint32_t)(base - half + 1)));
 }
+
+void at_client_log_link(int *state, int up, const char *who, const char *what, int err,
+                        const char *message)
+{
+    if (up) {
+        if (*state != 1)
+            np_info("%s: %s available", who, what);
+        *state = 1;
+        return;
+    }
+    if (*state != 0)
+        np_warn("%s: %s lost: %s%s%s", who, what, np_strerror(err), message ? ": " : "",
+                message ? message : "");
+    *state = 0;
+}

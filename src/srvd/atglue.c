@@ -34,16 +34,8 @@ static void on_client_event(struct at_client *c, enum at_client_event ev, int er
     struct srvd_glue *g = data;
     (void)c;
 
-    if (ev == AT_CLIENT_EV_READY) {
-        if (g->client_up != 1)
-            np_info("srvd: atServer command connection available");
-        g->client_up = 1;
-        return;
-    }
-    if (g->client_up != 0)
-        np_warn("srvd: atServer command connection lost: %s%s%s", np_strerror(err),
-                message ? ": " : "", message ? message : "");
-    g->client_up = 0;
+    at_client_log_link(&g->client_up, ev == AT_CLIENT_EV_READY, "srvd",
+                       "atServer command connection", err, message);
 }
 
 static void on_monitor_status(struct at_monitor *m, int connected, int err, const char *message,
@@ -52,16 +44,7 @@ static void on_monitor_status(struct at_monitor *m, int connected, int err, cons
     struct srvd_glue *g = data;
     (void)m;
 
-    if (connected) {
-        if (g->monitor_up != 1)
-            np_info("srvd: monitor connection available");
-        g->monitor_up = 1;
-        return;
-    }
-    if (g->monitor_up != 0)
-        np_warn("srvd: monitor connection lost: %s%s%s", np_strerror(err), message ? ": " : "",
-                message ? message : "");
-    g->monitor_up = 0;
+    at_client_log_link(&g->monitor_up, connected, "srvd", "monitor connection", err, message);
 }
 
 static void on_notification(struct at_monitor *m, const struct at_monitor_notification *n,

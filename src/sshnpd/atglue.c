@@ -37,18 +37,10 @@ static void on_client_event(struct at_client *c, enum at_client_event ev, int er
     struct sd_glue *g = data;
     (void)c;
 
-    if (ev == AT_CLIENT_EV_READY) {
-        if (g->client_up != 1)
-            np_info("sshnpd: atServer command connection available");
-        g->client_up = 1;
-        if (g->d)
-            sshnpd_connected(g->d);
-        return;
-    }
-    if (g->client_up != 0)
-        np_warn("sshnpd: atServer command connection lost: %s%s%s", np_strerror(err),
-                message ? ": " : "", message ? message : "");
-    g->client_up = 0;
+    at_client_log_link(&g->client_up, ev == AT_CLIENT_EV_READY, "sshnpd",
+                       "atServer command connection", err, message);
+    if (ev == AT_CLIENT_EV_READY && g->d)
+        sshnpd_connected(g->d);
 }
 
 static void on_monitor_status(struct at_monitor *m, int connected, int err, const char *message,
@@ -57,16 +49,7 @@ static void on_monitor_status(struct at_monitor *m, int connected, int err, cons
     struct sd_glue *g = data;
     (void)m;
 
-    if (connected) {
-        if (g->monitor_up != 1)
-            np_info("sshnpd: monitor connection available");
-        g->monitor_up = 1;
-        return;
-    }
-    if (g->monitor_up != 0)
-        np_warn("sshnpd: monitor connection lost: %s%s%s", np_strerror(err), message ? ": " : "",
-                message ? message : "");
-    g->monitor_up = 0;
+    at_client_log_link(&g->monitor_up, connected, "sshnpd", "monitor connection", err, message);
 }
 
 static void on_notification(struct at_monitor *m, const struct at_monitor_notification *n,
