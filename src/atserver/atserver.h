@@ -45,6 +45,19 @@ struct as_config {
     bool auto_notify;             /* notifications on writes of shared keys */
     bool client_cert_required;    /* from:@other needs a client certificate */
     int64_t noop_max_ms;          /* noop:<ms> waits min(ms, this) (tests: 0) */
+    bool durable_writes;          /* fsync every write (survives power loss); false:
+                                     survives a crash or SIGKILL only, much faster */
+    /* server-to-server (remote.h, outbound.h; atprotocol.md 3.4, 7.2, 10.4) */
+    int s2s_connect_ms;             /* directory lookup; TCP + TLS + "@" prompt */
+    int s2s_handshake_ms;           /* from and pol answers (3 s) */
+    int s2s_lookup_ms;              /* lookups and scans (5 s) */
+    int s2s_notify_ms;              /* a forwarded notify answer (10 s) */
+    int64_t s2s_idle_ms;            /* outbound connection idle time (10 min) */
+    int64_t s2s_directory_cache_ms; /* directory answers reused this long */
+    int s2s_max_connections;        /* outbound connections (AT0006 beyond) */
+    int s2s_max_retries;            /* notification delivery attempts (30) */
+    int64_t s2s_quarantine_ms;      /* a recipient whose server failed waits (10 s) */
+    int s2s_job_ms;                 /* the notification queue runs this often (5 s) */
 };
 
 /* Fill *c with the defaults. */

@@ -4,7 +4,9 @@
  *           monitor (off with -1);
  *   expiry  every expiry_interval_s: delete expired keys (with '-' commit
  *           entries) and mark/drop expired notifications (5.3, 7.1);
- *   tick    every second: output-queue ceilings of monitor connections.
+ *   tick    every second: output-queue ceilings of monitor connections;
+ *   s2s     every s2s_job_ms: the notification queues towards other
+ *           servers (remote.h; only when server-to-server is on).
  * Each job does a bounded amount of work per run so the loop stays
  * responsive (ks_expire deletes at most EXPIRE_BATCH keys per call).
  */
@@ -13,6 +15,7 @@
 #include "monitor.h"
 #include "notif.h"
 #include "notify_store.h"
+#include "remote.h"
 #include "server.h"
 
 #include "util/err.h"
@@ -73,14 +76,27 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
             monitor_check(c, now);
 }
 
-static int periodic(struct as_server *srv, struct event **ev, int seconds,
-                    void (*cb)(evutil_socket_t, short, void *))
+static void s2s_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct timeval tv = {seconds, 0};
+    (void)fd;
+    (void)what;
+    remote_notify_run(arg);
+}
+
+static int periodic_ms(struct as_server *srv, struct event **ev, int64_t ms,
+                       void (*cb)(evutil_socket_t, short, void *))
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
 
     if ((*ev = event_new(srv->base, -1, EV_PERSIST, cb, srv)) == NULL || event_add(*ev, &tv) != 0)
         return NP_ERR_NOMEM;
     return 0;
+}
+
+static int periodic(struct as_server *srv, struct event **ev, int seconds,
+                    void (*cb)(evutil_socket_t, short, void *))
+{
+    return periodic_ms(srv, ev, (int64_t)seconds * 1000, cb);
 }
 
 int jobs_start(struct as_server *srv)
@@ -93,6 +109,8 @@ int jobs_start(struct as_server *srv)
         r = periodic(srv, &srv->expiry_ev, srv->cfg.expiry_interval_s, expiry_cb);
     if (r == 0)
         r = periodic(srv, &srv->tick_ev, 1, tick_cb);
+    if (r == 0 && srv->root_domain && srv->cfg.s2s_job_ms > 0)
+        r = periodic_ms(srv, &srv->s2s_ev, srv->cfg.s2s_job_ms, s2s_cb);
     if (r != 0)
         jobs_stop(srv);
     return r;
@@ -108,5 +126,7 @@ void jobs_stop(struct as_server *srv)
         event_free(srv->expiry_ev);
     if (srv->tick_ev)
         event_free(srv->tick_ev);
-    srv->stats_ev = srv->expiry_ev = srv->tick_ev = NULL;
+    if (srv->s2s_ev)
+        event_free(srv->s2s_ev);
+    srv->stats_ev = srv->expiry_ev = srv->tick_ev = srv->s2s_ev = NULL;
 }

@@ -39,6 +39,10 @@ struct ks;
 
 /* ks_open flags. */
 #define KS_OPEN_READONLY 0x1u /* open for reading only; every write is NP_ERR_PERM */
+/* synchronous=NORMAL instead of FULL: a write that returned 0 survives a
+ * crash or SIGKILL of the server, but the last ones may be lost on a power
+ * loss or kernel crash; in exchange no fsync per write (see keystore.md). */
+#define KS_OPEN_SYNC_NORMAL 0x2u
 
 /* Commit-log operation symbols (atprotocol.md 10.3). Passed as the `op`
  * argument of the write functions; KS_OP_NONE means "not logged". */

@@ -262,6 +262,12 @@ static void cache_side_effects(struct as_host *to, const struct notif_req *rq, i
         np_debug("%s: not caching %s (not a valid cached key)", to->atsign, rq->key);
         goto out;
     }
+    /* only the owner of a key may update or remove our copy of it (a
+     * pol-authenticated @x cannot write cached:...@y) */
+    if (strcmp(k.owner, rq->from) != 0 || strcmp(k.shared_with, to->atsign) != 0) {
+        np_info("%s: not caching %s: sent by %s, not by its owner", to->atsign, rq->key, rq->from);
+        goto out;
+    }
     r = kv_get(to, cached, now, &e);
     if (rq->op == AT_NOTIFY_DELETE) {
         if (r == 0 && kv_entry_metadata(e, &md) == 0) {

@@ -46,6 +46,17 @@ void as_config_defaults(struct as_config *c)
     c->auto_notify = true;
     c->client_cert_required = true;
     c->noop_max_ms = 5000;
+    c->durable_writes = true;
+    c->s2s_connect_ms = 5000;
+    c->s2s_handshake_ms = 3000;
+    c->s2s_lookup_ms = 5000;
+    c->s2s_notify_ms = 10000;
+    c->s2s_idle_ms = 600000;
+    c->s2s_directory_cache_ms = 60000;
+    c->s2s_max_connections = 200;
+    c->s2s_max_retries = 30;
+    c->s2s_quarantine_ms = 10000;
+    c->s2s_job_ms = 5000;
 }
 
 enum kind { K_INT, K_I64, K_SIZE, K_BOOL };
@@ -86,6 +97,17 @@ static const struct setting settings[] = {
     S("auto_notify", K_BOOL, auto_notify, 0, 1),
     S("client_certificate_required", K_BOOL, client_cert_required, 0, 1),
     S("noop_max_ms", K_I64, noop_max_ms, 0, 5000),
+    S("durable_writes", K_BOOL, durable_writes, 0, 1),
+    S("s2s_connect_ms", K_INT, s2s_connect_ms, 100, 600000),
+    S("s2s_handshake_ms", K_INT, s2s_handshake_ms, 100, 600000),
+    S("s2s_lookup_ms", K_INT, s2s_lookup_ms, 100, 600000),
+    S("s2s_notify_ms", K_INT, s2s_notify_ms, 100, 600000),
+    S("s2s_idle_ms", K_I64, s2s_idle_ms, 100, 24LL * 3600 * 1000),
+    S("s2s_directory_cache_ms", K_I64, s2s_directory_cache_ms, 0, 24LL * 3600 * 1000),
+    S("s2s_max_connections", K_INT, s2s_max_connections, 1, 100000),
+    S("s2s_max_retries", K_INT, s2s_max_retries, 1, 100000),
+    S("s2s_quarantine_ms", K_I64, s2s_quarantine_ms, 0, 24LL * 3600 * 1000),
+    S("s2s_job_ms", K_INT, s2s_job_ms, 50, 3600000),
 };
 
 int as_config_set(struct as_config *c, const char *name, const char *value, char *err,

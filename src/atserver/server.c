@@ -30,9 +30,6 @@
 
 #include <event2/event.h>
 
-/* Sent notifications retried after a restart at most this often (7.2). */
-#define MAX_RETRIES 30
-
 /* ---- atSign lists ---- */
 
 bool as_list_has(const struct as_atsign_list *l, const char *atsign)
@@ -263,8 +260,9 @@ int as_server_add_host(struct as_server *srv, const char *data_dir, const char *
         goto fail;
     }
     snprintf(h->prompt, sizeof(h->prompt), "%s@", h->atsign);
-    if ((r = ks_open(data_dir, h->atsign, 0, &h->ks)) != 0 ||
-        (r = ns_open(data_dir, h->atsign, 0, &h->ns)) != 0) {
+    unsigned oflags = srv->cfg.durable_writes ? 0 : KS_OPEN_SYNC_NORMAL;
+    if ((r = ks_open(data_dir, h->atsign, oflags, &h->ks)) != 0 ||
+        (r = ns_open(data_dir, h->atsign, oflags, &h->ns)) != 0) {
         np_error("%s: cannot open its store in %s: %s", h->atsign, data_dir, np_strerror(r));
         goto fail;
     }
@@ -301,7 +299,7 @@ void as_server_requeue(struct as_server *srv)
 {
     for (struct as_host *h = srv->hosts; h; h = h->next) {
         struct ns_list *list = NULL;
-        int r = ns_list_queued_sent(h->ns, np_wall_ms(), MAX_RETRIES, &list);
+        int r = ns_list_queued_sent(h->ns, np_wall_ms(), srv->cfg.s2s_max_retries, &list);
         if (r != 0) {
             np_error("%s: cannot read queued notifications: %s", h->atsign, np_strerror(r));
             continue;
@@ -402,6 +400,20 @@ int as_run(const struct as_opts *o)
     tls = NULL; /* owned by srv */
     srv->bind = o->bind;
     srv->root_domain = o->root_domain;
+    srv->ca_file = o->ca_file;
+    srv->cert_file = o->cert_file;
+    srv->key_file = o->key_file;
+    if (o->root_domain) {
+        struct remote_net rn = {.root_domain = o->root_domain,
+                                .ca_file = o->ca_file,
+                                .cert_file = o->cert_file,
+                                .key_file = o->key_file};
+        if (remote_start(srv->remote, &rn) != 0)
+            goto out;
+    } else {
+        np_info("no --root-domain: server-to-server traffic is off (atSigns of other servers "
+                "are unknown; notifications to them stay queued)");
+    }
     for (size_t i = 0; i < rows.n; i++)
         if (as_server_add_host(srv, o->data_dir, rows.v[i].atsign, rows.v[i].port, true, NULL) != 0)
             goto out;

@@ -59,15 +59,17 @@ struct as_host {
 
 struct as_server {
     struct as_config cfg;
-    struct event_base *base; /* borrowed */
-    struct net_tls_ctx *tls; /* owned; NULL in memory mode */
-    const char *bind;        /* listen address (borrowed), NULL = all */
-    const char *root_domain; /* for server-to-server (borrowed), may be NULL */
+    struct event_base *base;          /* borrowed */
+    struct net_tls_ctx *tls;          /* owned; NULL in memory mode */
+    const char *bind;                 /* listen address (borrowed), NULL = all */
+    const char *root_domain;          /* for server-to-server (borrowed), may be NULL */
+    const char *ca_file;              /* peers and client certificates (borrowed), may be NULL */
+    const char *cert_file, *key_file; /* our certificate, also the outbound client cert */
     struct as_host *hosts;
     size_t n_hosts;
     int64_t started_mono; /* np_mono_ms at start (info uptime) */
     uint64_t next_conn_id;
-    struct event *stats_ev, *expiry_ev, *tick_ev;
+    struct event *stats_ev, *expiry_ev, *tick_ev, *s2s_ev;
     struct remote *remote; /* server-to-server state (remote.c) */
 };
 
@@ -99,7 +101,8 @@ struct as_host *as_server_find_host(struct as_server *srv, const char *atsign);
 void as_server_free(struct as_server *srv);
 
 /* Background jobs (jobs.c): stats notifications, expiry, monitor queue
- * checks. jobs_start errors: NP_ERR_NOMEM. jobs_stop is NULL-safe. */
+ * checks, the server-to-server notification queue. jobs_start errors: NP_ERR_NOMEM. jobs_stop is
+ * NULL-safe. */
 int jobs_start(struct as_server *srv);
 void jobs_stop(struct as_server *srv);
 /* Run the expiry job once now (also used by tests). */

@@ -431,7 +431,7 @@ static int open_db(const char *dir, const char *atsign, unsigned flags, sqlite3 
     int r = NP_ERR_INTERNAL, rc, on = 1, readonly = (flags & KS_OPEN_READONLY) != 0;
 
     *out = NULL;
-    if (dir == NULL || *dir == '\0' || (flags & ~KS_OPEN_READONLY) != 0)
+    if (dir == NULL || *dir == '\0' || (flags & ~(KS_OPEN_READONLY | KS_OPEN_SYNC_NORMAL)) != 0)
         return NP_ERR_INVAL;
     if ((r = atsign_norm(atsign, norm, sizeof(norm))) != 0 ||
         (r = ks_file_name(atsign, name, sizeof(name))) != 0)
@@ -469,7 +469,8 @@ static int open_db(const char *dir, const char *atsign, unsigned flags, sqlite3 
             goto out;
         }
     }
-    if ((r = exec_once(db, "PRAGMA synchronous=FULL")) != 0 ||
+    if ((r = exec_once(db, (flags & KS_OPEN_SYNC_NORMAL) ? "PRAGMA synchronous=NORMAL"
+                                                         : "PRAGMA synchronous=FULL")) != 0 ||
         (r = exec_once(db, "PRAGMA journal_size_limit=4194304")) != 0 ||
         (r = ensure_schema(db, norm, readonly)) != 0)
         goto out;

@@ -54,11 +54,27 @@ static void issue_challenge(struct as_conn *c, const char *prefix, const char *a
     conn_reply_str(c, buf);
 }
 
+/* The client-certificate check of from:<@other> is over: issue the proof. */
+static void from_other_done(struct as_conn *c, struct remote_answer *ans, void *arg)
+{
+    char *x = arg;
+
+    if (c) {
+        if (ans->code != 0)
+            conn_reply_error(c, ans->code, "%s", ans->message);
+        else
+            issue_challenge(c, "proof:", x);
+    }
+    np_free(x);
+}
+
 void verb_from(struct as_conn *c, struct at_cmd *cmd)
 {
     struct as_host *h = c->host;
     const char *x = cmd->u.from.atsign;
     struct remote_answer ans;
+    char *copy;
+    int r;
 
     c->json_errors = cmd->u.from.json_errors;
     if (strcmp(x, h->atsign) == 0) {
@@ -70,14 +86,18 @@ void verb_from(struct as_conn *c, struct at_cmd *cmd)
         conn_reply_error(c, AT_E_CONNECTION, "%s is not allowed to connect", x);
         return;
     }
-    memset(&ans, 0, sizeof(ans));
-    if (remote_check_from(c, x, &ans) != 0 || ans.code != 0) {
-        conn_reply_error(c, ans.code ? ans.code : AT_E_AUTH_FAILED, "%s", ans.message);
-        remote_answer_clear(&ans);
+    if ((copy = np_strdup(x)) == NULL) {
+        conn_reply_error(c, AT_E_INTERNAL_EXCEPTION, "out of memory");
         return;
     }
+    memset(&ans, 0, sizeof(ans));
+    r = remote_check_from(c, x, &ans, from_other_done, copy);
+    if (r == NP_AGAIN)
+        return; /* from_other_done gets copy back */
+    if (r != 0 && ans.code == 0)
+        ans.code = AT_E_AUTH_FAILED;
+    from_other_done(c, &ans, copy);
     remote_answer_clear(&ans);
-    issue_challenge(c, "proof:", x);
 }
 
 /* Is there an unexpired challenge for the owner on this connection? */
@@ -283,6 +303,8 @@ static void pol_done(struct as_conn *c, struct remote_answer *ans, void *arg)
         return;
     }
     c->auth = AT_AUTH_POL;
+    np_free(c->challenge); /* one pol per proof */
+    c->challenge = NULL;
     snprintf(c->pol_atsign, sizeof(c->pol_atsign), "%s", c->from);
     snprintf(c->pol_prompt, sizeof(c->pol_prompt), "%s@", c->from);
     np_info("%s: pol-authenticated as %s", c->tag, c->from);

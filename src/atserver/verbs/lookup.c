@@ -127,6 +127,8 @@ static void remote_done(struct as_conn *c, struct remote_answer *ans, struct loo
         conn_reply_error(c, ans->code, "%s", ans->message);
         return;
     }
+    if (x->plookup && !ans->local && remote_cache_public(h, x->entity, x->owner, ans->entry) != 0)
+        np_warn("%s: could not cache %s", c->tag, cached);
     if (!x->plookup && kv_entry_metadata(ans->entry, &md) == 0 && at_metadata_has(&md, AT_MD_TTR) &&
         md.ttr != 0) {
         for (size_t i = 0; i < sizeof(server_fields) / sizeof(server_fields[0]); i++)

@@ -8,6 +8,7 @@
 #include "../keystore.h"
 #include "../kv.h"
 #include "../notify_store.h"
+#include "../remote.h"
 #include "../server.h"
 
 #include "at/error.h"
@@ -89,8 +90,10 @@ void verb_stats(struct as_conn *c, struct at_cmd *cmd)
         snprintf(v, sizeof(v), "%d", h->n_conns);
         r = r ? r : add_stat(b, &n, 1, "activeInboundConnections", v);
     }
-    if (want(s->ids, 2))
-        r = r ? r : add_stat(b, &n, 2, "activeOutboundConnections", "0");
+    if (want(s->ids, 2)) {
+        snprintf(v, sizeof(v), "%zu", remote_outbound_count(h->srv->remote));
+        r = r ? r : add_stat(b, &n, 2, "activeOutboundConnections", v);
+    }
     if (want(s->ids, 3)) {
         m.re = &re;
         if ((r = r ? r : ks_last_commit_id(h->ks, have_re ? commit_match : NULL, &m, &id)) == 0) {

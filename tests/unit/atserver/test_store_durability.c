@@ -6,6 +6,8 @@
  * acknowledged key is present with its value and its commit entry.
  * SIGKILL tests the process-crash half; power loss is covered by
  * synchronous=FULL (not something a unit test can pull the plug on).
+ * Run twice: the default (synchronous=FULL) and KS_OPEN_SYNC_NORMAL, which
+ * must keep the same promise for a process crash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,13 +41,13 @@ static void value_of(int i, char *dst, size_t size)
 }
 
 /* The child: never returns. */
-static void child_run(const char *dir, int wfd)
+static void child_run(const char *dir, unsigned flags, int wfd)
 {
     struct ks *ks = NULL;
     char key[32], val[128], line[64];
     int i, n;
 
-    if (ks_open(dir, "@durable", 0, &ks) != 0)
+    if (ks_open(dir, "@durable", flags, &ks) != 0)
         _exit(3);
     for (i = 0; i < NPUTS; i++) {
         struct ks_times t = {np_wall_ms(), 0, 0, 0};
@@ -67,7 +69,7 @@ static void child_run(const char *dir, int wfd)
     _exit(6);
 }
 
-static void test_sigkill_keeps_acknowledged_writes(void **state)
+static void sigkill_keeps_acknowledged_writes(unsigned flags)
 {
     char dir[256], buf[8192], key[32], val[128];
     static int64_t ids[NPUTS];
@@ -80,7 +82,6 @@ static void test_sigkill_keeps_acknowledged_writes(void **state)
     struct ks_commit_list *cl = NULL;
     pid_t pid;
 
-    (void)state;
     tu_mkdtemp(dir, sizeof(dir));
     srand(seed);
     kill_after = 1 + rand() % (NPUTS - 2);
@@ -94,7 +95,7 @@ static void test_sigkill_keeps_acknowledged_writes(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(pfd[0]);
-        child_run(dir, pfd[1]);
+        child_run(dir, flags, pfd[1]);
     }
     close(pfd[1]);
 
@@ -140,7 +141,7 @@ static void test_sigkill_keeps_acknowledged_writes(void **state)
     print_message("%d puts acknowledged before the kill took effect\n", acked);
 
     /* Every acknowledged write is there, with its commit entry. */
-    assert_int_equal(ks_open(dir, "@durable", 0, &ks), 0);
+    assert_int_equal(ks_open(dir, "@durable", flags, &ks), 0);
     for (i = 0; i < acked; i++) {
         snprintf(key, sizeof(key), "k%04d.app@durable", i);
         value_of(i, val, sizeof(val));
@@ -171,10 +172,23 @@ static void test_sigkill_keeps_acknowledged_writes(void **state)
     assert_int_equal(tu_rmtree(dir), 0);
 }
 
+static void test_sigkill_keeps_acknowledged_writes(void **state)
+{
+    (void)state;
+    sigkill_keeps_acknowledged_writes(0);
+}
+
+static void test_sigkill_keeps_acknowledged_writes_sync_normal(void **state)
+{
+    (void)state;
+    sigkill_keeps_acknowledged_writes(KS_OPEN_SYNC_NORMAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigkill_keeps_acknowledged_writes),
+        cmocka_unit_test(test_sigkill_keeps_acknowledged_writes_sync_normal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
