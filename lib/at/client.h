@@ -28,7 +28,8 @@
  *     at that interval; an unanswered one (request_timeout_ms) drops and
  *     re-opens the connection.
  *   - Reads are bounded: a response line over max_line bytes drops the
- *     connection (NP_ERR_TOOBIG).
+ *     connection (NP_ERR_TOOBIG); on a monitor connection such a line is
+ *     skipped (logged) and the monitor goes on.
  *
  * Keys (atprotocol.md 4.1) are given as text in any accepted form:
  *   public:k.ns@owner   @with:k.ns@owner   k.ns@owner   cached:...

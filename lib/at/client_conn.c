@@ -246,6 +246,7 @@ static void connect_server(struct at_conn *k)
 
     memset(&o, 0, sizeof(o));
     o.max_line = k->cfg.max_line;
+    o.skip_long_lines = k->cfg.skip_long_lines;
     o.open_timeout_ms = k->cfg.connect_timeout_ms;
     k->st = K_CONNECTING;
     np_debug("%s %s: connecting to %s:%d", k->cfg.atsign, k->cfg.tag, k->host, k->port);

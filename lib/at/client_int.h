@@ -60,7 +60,8 @@ struct at_conn_cfg {
     int backoff_initial_ms, backoff_max_ms;
     size_t max_line;
     bool persistent;
-    const char *tag; /* "cmd" / "monitor" for logs */
+    bool skip_long_lines; /* monitor: an over-long line is skipped, not fatal */
+    const char *tag;      /* "cmd" / "monitor" for logs */
     struct at_conn_hooks hooks;
     void *owner;
 };

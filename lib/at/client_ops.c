@@ -9,7 +9,9 @@
 #include "at/client_int.h"
 #include "at/e2e.h"
 #include "crypto/b64.h"
+#include "crypto/hash.h"
 #include "crypto/rand.h"
+#include "crypto/rsa.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -602,6 +604,81 @@ static void notify_sealed(struct at_op *op, const char *key_b64)
     np_free(cipher);
 }
 
+/*
+ * Attach sharedKeyEnc (the AES key wrapped for the recipient) and pubKeyCS
+ * (md5hex of the recipient's public key) as the Dart client does (8.4), so
+ * that the recipient decrypts with the key that travels with the
+ * notification. Without it, several processes of one atSign that create
+ * the shared key at the same time overwrite each other's copy on the
+ * server and the recipient cannot decrypt what the losers sent.
+ */
+static int attach_shared_key_enc(struct at_op *op, const char *key_b64, const char *pub_b64)
+{
+    struct np_rsa_key *pub = NULL;
+    char *wrapped = NULL;
+    char cs[33];
+    int r;
+
+    if ((r = np_rsa_from_public_b64(pub_b64, &pub)) == 0 &&
+        (r = at_e2e_wrap_key(pub, key_b64, &wrapped)) == 0 &&
+        (r = np_md5_hex(pub_b64, strlen(pub_b64), cs)) == 0 &&
+        (r = at_metadata_set_str(&op->md, AT_MD_SHARED_KEY_ENC, wrapped)) == 0)
+        r = at_metadata_set_str(&op->md, AT_MD_PUB_KEY_CS, cs);
+    np_rsa_free(pub);
+    np_free(wrapped);
+    return r;
+}
+
+static void notify_pub_ready(struct at_op *op, int err, int at_code, const char *key,
+                             const char *msg);
+
+/* Seal with the sender->recipient key (key_b64, or NULL: from the cache)
+ * and send; sharedKeyEnc is added when the recipient's public key is known
+ * (fetched once per op: phase 1 = tried). */
+static void notify_with_key(struct at_op *op, const char *key_b64)
+{
+    char key[AT_E2E_KEY_B64_BUF];
+    char *pub = np_malloc(8192);
+
+    if (key_b64 && strlen(key_b64) < sizeof(key))
+        memcpy(key, key_b64, strlen(key_b64) + 1);
+    else if (key_b64 ||
+             at_client__cached_key(op->c, AT_KK_MINE, op->other, key, sizeof(key)) != 0) {
+        np_free(pub);
+        at_op_fail(op, NP_ERR_INTERNAL, -1, false, "the shared key is not available");
+        return;
+    }
+    if (!pub) {
+        np_memzero(key, sizeof(key));
+        at_op_fail(op, NP_ERR_NOMEM, -1, false, NULL);
+        return;
+    }
+    if (at_client__cached_key(op->c, AT_KK_PUB, op->other, pub, 8192) == 0) {
+        if (attach_shared_key_enc(op, key, pub) != 0)
+            np_debug("notify to %s: sent without sharedKeyEnc", op->other);
+    } else if (op->phase == 0) {
+        op->phase = 1;
+        np_free(pub);
+        np_memzero(key, sizeof(key));
+        at_op_want_key(op, AT_KK_PUB, op->other, 0, notify_pub_ready);
+        return;
+    }
+    np_free(pub);
+    notify_sealed(op, key);
+    np_memzero(key, sizeof(key));
+}
+
+static void notify_pub_ready(struct at_op *op, int err, int at_code, const char *key,
+                             const char *msg)
+{
+    (void)key;
+    (void)at_code;
+    if (err) /* no public key: the recipient looks the shared key up itself */
+        np_debug("notify to %s: no public key (%s), sent without sharedKeyEnc", op->other,
+                 msg ? msg : np_strerror(err));
+    notify_with_key(op, NULL);
+}
+
 static void notify_key_ready(struct at_op *op, int err, int at_code, const char *key,
                              const char *msg)
 {
@@ -609,7 +686,7 @@ static void notify_key_ready(struct at_op *op, int err, int at_code, const char 
         at_op_fail(op, err, at_code, false, msg);
         return;
     }
-    notify_sealed(op, key);
+    notify_with_key(op, key);
 }
 
 int at_client_notify(struct at_client *c, const struct at_client_notify *n, at_client_cb cb,
@@ -657,7 +734,7 @@ int at_client_notify(struct at_client *c, const struct at_client_notify *n, at_c
         return 0;
     }
     if (at_client__cached_key(c, AT_KK_MINE, to, cached, sizeof(cached)) == 0)
-        notify_sealed(op, cached);
+        notify_with_key(op, cached);
     else
         at_op_want_key(op, AT_KK_MINE, to, AT_KW_CREATE, notify_key_ready);
     np_memzero(cached, sizeof(cached));

@@ -413,6 +413,10 @@ int at_monitor_start(struct at_client *c, const struct at_monitor_opts *o, at_mo
     at_client__conn_cfg(c, &cfg);
     cfg.tag = "monitor";
     cfg.persistent = true;
+    /* One notification too long for us must not drop the monitor: it would
+     * be replayed at every reconnect until it expires (a cheap denial of
+     * service by any atSign). Lines are independent, so skip it. */
+    cfg.skip_long_lines = true;
     cfg.keepalive_ms = m->o.keepalive_ms > 0 ? m->o.keepalive_ms : 0;
     cfg.hooks.on_ready = on_ready;
     cfg.hooks.on_down = on_down;

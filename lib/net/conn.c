@@ -69,6 +69,8 @@ struct net_conn {
     struct event *conn_ev; /* EV_WRITE on fd while connecting */
     /* limits */
     size_t max_line, max_output;
+    int skip_long;     /* opts.skip_long_lines */
+    size_t discarding; /* bytes of an over-long line dropped so far (skip_long) */
     int idle_ms, write_ms, open_ms;
     char *line;                  /* max_line + 2 bytes */
     char peer[NP_HOST_MAX + 16]; /* "host:port" / "[v6]:port" for logs */
@@ -184,6 +186,19 @@ static void process_input(struct net_conn *c)
         if (c->cbs.on_line) {
             struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
             size_t n;
+            if (c->skip_long && (c->discarding > 0 || (p.pos < 0 && avail > c->max_line) ||
+                                 (p.pos >= 0 && (size_t)p.pos > c->max_line))) {
+                /* drop the over-long line up to and including its '\n' */
+                size_t drop = p.pos >= 0 ? (size_t)p.pos + 1 : avail;
+                evbuffer_drain(in, drop);
+                c->discarding += drop;
+                if (p.pos >= 0) {
+                    np_warn("%s: skipped a line of %zu bytes (limit %zu)", c->peer,
+                            c->discarding - 1, c->max_line);
+                    c->discarding = 0;
+                }
+                continue;
+            }
             if (p.pos < 0 || (size_t)p.pos > c->max_line) {
                 if (p.pos >= 0 || avail > c->max_line) {
                     np_debug("%s: line longer than %zu bytes", c->peer, c->max_line);
@@ -352,6 +367,7 @@ static struct net_conn *conn_new(struct event_base *base, const struct net_conn_
     c->data = data;
     c->fd = -1;
     c->max_line = o && o->max_line ? o->max_line : NET_CONN_DEFAULT_MAX_LINE;
+    c->skip_long = o && o->skip_long_lines;
     c->max_output = o && o->max_output ? o->max_output : NET_CONN_DEFAULT_MAX_OUTPUT;
     c->open_ms = o && o->open_timeout_ms > 0 ? o->open_timeout_ms : NET_CONN_DEFAULT_OPEN_MS;
     c->idle_ms = o && o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 0;

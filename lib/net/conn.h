@@ -29,7 +29,8 @@
  * to on_line excludes the '\n' and one '\r' before it, is NUL-terminated,
  * may be modified in place and is valid only during the call. A line (or
  * unterminated input) longer than max_line bytes before its '\n' finishes
- * the connection with NP_ERR_TOOBIG. With on_line NULL and on_data set,
+ * the connection with NP_ERR_TOOBIG (or, with skip_long_lines, is discarded
+ * up to its '\n' without being buffered, and reading goes on). With on_line NULL and on_data set,
  * bytes are delivered as they arrive. The callbacks may be swapped at any
  * time (e.g. a text handshake followed by raw bytes); buffered input then
  * goes to the new callback.
@@ -41,6 +42,7 @@
  */
 #ifndef NP_NET_CONN_H
 #define NP_NET_CONN_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
 
@@ -74,6 +76,9 @@ struct net_conn_opts {
     int open_timeout_ms;  /* resolve + connect + handshake; 0 = NET_CONN_DEFAULT_OPEN_MS */
     int idle_timeout_ms;  /* no input for this long finishes the connection; 0 = none */
     int write_timeout_ms; /* queued output making no progress this long; 0 = none */
+    bool skip_long_lines; /* on_line framing: discard a line over max_line (logged)
+                             instead of finishing the connection; for streams of
+                             independent lines such as a monitor */
 };
 
 /*

@@ -28,6 +28,7 @@
 #include "at/root.h"
 #include "crypto/aes.h"
 #include "crypto/atkeys.h"
+#include "crypto/hash.h"
 #include "crypto/rsa.h"
 #include "test_client_srv.h"
 #include "util/alloc.h"
@@ -828,7 +829,9 @@ static void test_self_roundtrip(void **state)
     res_clear(&b);
 }
 
-/* The NoPorts notify line, exactly; the value decrypts with the shared key. */
+/* The NoPorts notify line, exactly; the value decrypts with the shared key,
+ * and sharedKeyEnc (Dart's form, 8.4) carries that key wrapped for @bob
+ * with pubKeyCS = md5hex of @bob's public key. */
 static void test_notify_line(void **state)
 {
     struct fx *f = *state;
@@ -861,7 +864,8 @@ static void test_notify_line(void **state)
     assert_int_equal(
         regcomp(&re,
                 "^notify:id:6f0c3e52-9b8a-4e9f-8d7b-0a1b2c3d4e5f:update:messageType:key:"
-                "ttln:60000:ttl:10000:isEncrypted:true:ivNonce:[A-Za-z0-9+/]{22}==:"
+                "ttln:60000:ttl:10000:isEncrypted:true:sharedKeyEnc:[A-Za-z0-9+/]+=*:"
+                "pubKeyCS:[0-9a-f]{32}:ivNonce:[A-Za-z0-9+/]{22}==:"
                 "@bob:ping\\.dev\\.sshnp@alice:[A-Za-z0-9+/]+=*$",
                 REG_EXTENDED | REG_NOSUB),
         0);
@@ -876,6 +880,16 @@ static void test_notify_line(void **state)
     v = strrchr(line, ':') + 1;
     assert_int_equal(at_e2e_decrypt(k1, iv, v, &plain, &len), 0);
     assert_string_equal(plain, "{\"x\":1}");
+    {
+        char ske[1024], k2[AT_E2E_KEY_B64_BUF], cs[33], want[80];
+        const char *p = strstr(line, ":sharedKeyEnc:") + 14, *e = strchr(p, ':');
+        snprintf(ske, sizeof(ske), "%.*s", (int)(e - p), p);
+        assert_int_equal(at_e2e_unwrap_key(keys.bob_enc, ske, k2), 0);
+        assert_string_equal(k2, k1);
+        assert_int_equal(np_md5_hex(keys.bob_pub_b64, strlen(keys.bob_pub_b64), cs), 0);
+        snprintf(want, sizeof(want), ":pubKeyCS:%s:", cs);
+        assert_non_null(strstr(line, want));
+    }
     np_freezero(plain, len + 1);
     res_clear(&a);
 }
