@@ -20,6 +20,7 @@
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -829,9 +830,23 @@ static void pair_event_cb(struct bufferevent *bev, short what, void *arg)
         /* Half-close: pass the EOF on once the other side has everything. */
         *(from_local ? &p->paused_local : &p->paused_relay) = 0;
         bufferevent_setwatermark(from_local ? p->relay : p->local, EV_WRITE, 0, 0);
+        /* From now on the pair is winding down, and the idle timeout
+         * applies (8.1): if the other side takes nothing or sends nothing
+         * for timeout_ms, it is gone (a stopped or vanished peer would
+         * otherwise hold the pair, and with it the bridge, forever). */
+        {
+            struct timeval tv = ms_tv(p->b->timeout_ms);
+            bufferevent_set_timeouts(from_local ? p->relay : p->local, &tv, &tv);
+            bufferevent_set_timeouts(bev, NULL, &tv);
+        }
         (void)pair_flush_shut(p, !from_local);
         return;
     }
+    if (what & BEV_EVENT_TIMEOUT) /* only armed by the half-close above */
+        np_info("bridge: connection %u: no progress on the %s side for %d ms after the %s side "
+                "closed; closing it",
+                p->id, from_local ? "local" : "relay", p->b->timeout_ms,
+                p->eof_local ? "local" : "relay");
     snprintf(detail, sizeof(detail), "%s connection: %s", from_local ? "local" : "relay",
              (what & BEV_EVENT_ERROR) ? strerror(EVUTIL_SOCKET_ERROR()) : "timeout");
     pair_set_reason(p, from_local ? NP_BRIDGE_LOCAL_CLOSED : NP_BRIDGE_RELAY_CLOSED, detail);
@@ -1029,6 +1044,15 @@ void np_bridge__finish(struct np_bridge *b, int reason, const char *fmt, ...)
         return;
     b->finished = 1;
     b->reason = reason;
+    b->st.live_at_end = b->npairs;
+    {
+        /* Early: well before the timeout. The peer's timer (same timeout)
+         * may run a little ahead of ours (it started first), hence the
+         * margin of half the timeout, at most 5 s. */
+        int64_t margin = b->timeout_ms / 2 < 5000 ? b->timeout_ms / 2 : 5000;
+        b->st.ended_early =
+            !b->timer_fired && np_mono_ms() - b->started_ms < b->timeout_ms - margin;
+    }
     va_start(ap, fmt);
     vsnprintf(b->detail, sizeof(b->detail), fmt, ap);
     va_end(ap);
@@ -1333,6 +1357,7 @@ int np_bridge_new(struct event_base *base, const struct np_bridge_config *cfg,
         goto out;
     tv = ms_tv(b->timeout_ms);
     evtimer_add(b->timer, &tv);
+    b->started_ms = np_mono_ms();
     *out = b;
     b = NULL;
     r = 0;

@@ -23,6 +23,10 @@
  * connection ends it. Single mode ends when its one connection ends. In
  * multi mode the end of the control connection ends the bridge. The end is
  * reported once through on_done, from a fresh event-loop callback.
+ * Once one side of a connection has ended (EOF), the connection is closed
+ * if the other side makes no progress for timeout_ms (nothing arrives, or
+ * queued bytes cannot be written): a stopped or vanished peer cannot keep a
+ * half-closed connection, and so the bridge, alive forever.
  *
  * The program must ignore SIGPIPE (writing to a socket whose peer is gone
  * would otherwise kill it); the bridge does not change signal dispositions.
@@ -136,6 +140,10 @@ struct np_bridge_stats {
     uint64_t bytes_from_relay; /* plaintext bytes relay -> local */
     unsigned connections;      /* data connections started (pairs) */
     unsigned live;             /* data connections alive now */
+    unsigned live_at_end;      /* data connections still alive when the bridge ended
+                                  (before it closed them); set once it has ended */
+    unsigned ended_early;      /* 1: it ended well before its timeout (more than
+                                  min(timeout/2, 5 s) before it would fire) */
     unsigned ctl_connects;     /* multi: connect messages sent (client) / accepted (daemon) */
     unsigned ctl_rejected;     /* multi daemon: control lines rejected */
     unsigned heartbeats;       /* multi: heartbeats sent (client) / seen (daemon) */

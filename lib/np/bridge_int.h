@@ -55,6 +55,7 @@ struct np_bridge {
     struct event *timer;             /* the 8.4 lifetime timer */
     struct event *done_ev;           /* runs on_done from a fresh callback */
     int timer_fired, finished;
+    int64_t started_ms; /* np_mono_ms() when the lifetime timer was armed */
     int reason;
     char detail[NP_BRIDGE_DETAIL_MAX];
 

@@ -158,9 +158,22 @@ static void bridge_done(struct np_bridge *b, int reason, const char *detail, voi
             snprintf(msg, sizeof(msg), "Session ended (idle timeout)");
         }
         break;
+    case NP_BRIDGE_CONTROL_CLOSED:
+        if (st.live_at_end > 0 || st.ended_early) {
+            /* The daemon ends a session only after its timeout (the same as
+             * ours) once no connection is left. Control closed earlier, or
+             * under live connections: the relay or the daemon went away. */
+            status = NP_ERR_EOF;
+            snprintf(msg, sizeof(msg), "Session lost: the control channel closed %s",
+                     st.live_at_end > 0 ? "under live connections"
+                                        : "before the session's timeout");
+            hint = "The relay (srvd) or the device daemon stopped or restarted; check their logs "
+                   "and start the session again.";
+            break;
+        }
+        /* fall through */
     case NP_BRIDGE_LOCAL_CLOSED:
     case NP_BRIDGE_RELAY_CLOSED:
-    case NP_BRIDGE_CONTROL_CLOSED:
         snprintf(msg, sizeof(msg), "Session ended (%s)", np_bridge_reason_str(reason));
         break;
     case NP_BRIDGE_RELAY_CONNECT_FAILED:

@@ -163,6 +163,10 @@ static void keygen_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (s->state != CS_WAIT)
         return;
+    if (s->eph) { /* made by the caller before connecting */
+        np_client__maybe_request(s);
+        return;
+    }
     if ((r = np_rsa_generate(&s->eph)) != 0) {
         np_client__fail(s, r, "Cannot generate the session key pair", np_strerror(r), NULL);
         return;
@@ -266,6 +270,7 @@ int np_client_session_new(struct event_base *base, const struct np_client_config
     }
     s->stdio_fd = c->stdio_fd;
     s->stdio = c->stdio_fd >= 0;
+    s->eph = c->eph_key; /* ours from here on */
     *out = s;
     s = NULL;
     r = 0;

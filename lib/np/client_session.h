@@ -14,7 +14,8 @@
  *           the username record; sshnp -s: send sshpublickey; send
  *           request_ports to the relay (JSON, sendJsonResponse and
  *           multipleAcksOk true); get public:publickey@<device>; generate
- *           the ephemeral RSA-2048 session key pair (next loop turn).
+ *           the ephemeral RSA-2048 session key pair (next loop turn; or take
+ *           config.eph_key, made before connecting).
  *   wait    the relay answer (CSV or JSON; the first answer wins; a NACK
  *           ends the session), the ping answer (feature check), the user
  *           name. The relay is awaited first: relay_timeout (20 s) ->
@@ -152,6 +153,13 @@ struct np_client_config {
     int local_port;         /* 0: the OS chooses */
     int stdio_fd;           /* >= 0: bridge this socket instead of listening (owned by the
                              * session once np_client_session_new succeeds) */
+    /* optional: the ephemeral RSA-2048 session key pair, made before the at
+     * client connected (generating it takes from 0.1 s to many seconds of CPU
+     * and blocks the loop; on a busy machine that pushes the atServer
+     * connection past its deadlines). Owned by the session once
+     * np_client_session_new succeeds. NULL: generated on the loop right
+     * after the first sends. */
+    struct np_rsa_key *eph_key;
     /* timeouts; 0 = the defaults above */
     int relay_timeout_ms, ping_timeout_ms, answer_timeout_ms, bridge_timeout_ms;
     struct evdns_base *dns; /* optional, for relay host names */

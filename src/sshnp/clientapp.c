@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "crypto/rsa.h"
 #include "np/client_list.h"
 #include "np/client_stdio.h"
 #include "sshcmd.h"
@@ -39,6 +40,7 @@ struct clientapp {
     struct np_client_io io;
     int attached;
     char *sk_uri;
+    struct np_rsa_key *eph; /* the next session's key pair, made before connecting */
     struct np_client_session *s;
     struct np_client_list *list;
     struct np_stdio_pipe *pipe;
@@ -190,6 +192,16 @@ static struct np_client_io thunks(struct clientapp *a)
 
 /* ------------------------------------------------------------ session */
 
+/* Make the next session's ephemeral key pair now, while no deadline runs:
+ * it can take seconds of CPU on a busy machine and blocks the loop. On
+ * failure the session makes it itself. */
+static void make_eph(struct clientapp *a)
+{
+    if (a->eph || a->o->list_devices || np_rsa_generate(&a->eph) == 0)
+        return;
+    a->eph = NULL;
+}
+
 static void start_session(struct clientapp *a);
 static void pipe_done(struct np_stdio_pipe *p, int err, void *data);
 
@@ -329,6 +341,7 @@ static void start_session(struct clientapp *a)
         e->ping_timeout_ms > 0 ? e->ping_timeout_ms : o->daemon_ping_timeout_s * 1000;
     c.answer_timeout_ms = e->answer_timeout_ms;
     c.bridge_timeout_ms = e->bridge_timeout_ms;
+    c.eph_key = a->eph;
     c.io = thunks(a);
     c.ev.progress = ev_progress;
     c.ev.ready = ev_ready;
@@ -348,6 +361,7 @@ static void start_session(struct clientapp *a)
         stop(a, 1);
         return;
     }
+    a->eph = NULL; /* the session owns it now */
     if ((r = np_client_session_start(a->s)) != 0) {
         np_client_session_free(a->s);
         a->s = NULL;
@@ -488,6 +502,7 @@ static void restart_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    make_eph(arg);
     start_session(arg);
 }
 
@@ -542,6 +557,7 @@ static int run_inner(struct clientapp *a)
     evsignal_add(a->sig_int, NULL);
     evsignal_add(a->sig_term, NULL);
     evsignal_add(a->sig_chld, NULL);
+    make_eph(a); /* before any connection deadline starts */
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
     evtimer_add(a->connect_timer, &tv);
@@ -585,6 +601,7 @@ static void cleanup(struct clientapp *a)
         event_free(a->sig_chld);
     if (a->base)
         event_base_free(a->base);
+    np_rsa_free(a->eph);
     np_free(a->sk_uri);
     if (a->report_fd >= 0)
         close(a->report_fd);

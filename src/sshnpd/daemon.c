@@ -54,7 +54,7 @@ void sshnpd_config_defaults(struct sshnpd_config *c)
     c->max_sessions = 64;
     c->max_pending = 256;
     c->rate_per_min = 60;
-    c->rate_burst = 20;
+    c->rate_burst = 60;
     c->ssh_timeout_ms = 60000;
     c->policy_timeout_ms = 10000;
     c->policy_cache_ms = 15000;
@@ -200,6 +200,7 @@ int sshnpd_handle(struct sshnpd *d, const char *id, const char *from, const char
     char sender[AT_ATSIGN_BUF], tname[32], esc[128];
     struct sd_req *r = NULL;
     uint64_t dropped;
+    int64_t rx_us = sd_mono_us();
     int type = 0, rc;
 
     d->st.received++;
@@ -262,6 +263,7 @@ int sshnpd_handle(struct sshnpd *d, const char *id, const char *from, const char
     r->d = d;
     r->type = type;
     r->len = len;
+    r->rx_us = rx_us;
     snprintf(r->type_name, sizeof(r->type_name), "%s", tname);
     memcpy(r->from, sender, strlen(sender) + 1);
     r->next = d->reqs;

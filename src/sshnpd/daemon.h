@@ -91,7 +91,7 @@ struct sshnpd_config {
     int max_sessions;            /* live sessions at most (default 64) */
     int max_pending;             /* requests waiting for authorization or keys (default 256) */
     int rate_per_min;            /* messages per sender per minute (default 60; 0 = off) */
-    int rate_burst;              /* token bucket size (default 20) */
+    int rate_burst;              /* token bucket size (default 60) */
     int ssh_timeout_ms;          /* ssh bridge timeout (60000) */
     int policy_timeout_ms;       /* auth_checks answer deadline (10000) */
     int policy_cache_ms;         /* auth_checks result lifetime per client (15000) */

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
     cfg.dns = dns;
     cfg.max_sessions = o.max_sessions;
     cfg.rate_per_min = o.rate_per_min;
+    cfg.rate_burst = o.rate_per_min; /* a minute's budget may come at once */
     {
         struct sshnpd_io io = sd_glue_io(glue);
         if ((rc = sshnpd_new(base, &cfg, &io, &d, err, sizeof(err))) != 0) {

@@ -370,12 +370,15 @@ static void start(struct sd_req *r)
         s = NULL;
         goto out;
     }
-    sd_slog(NP_LOG_INFO, s, "%s: relay %s:%d (%s auth, %s keys) <-> %s, timeout %d ms",
+    /* answer timing: from sshnpd_handle to the answer queued on the atServer connection */
+    sd_slog(NP_LOG_INFO, s,
+            "%s: relay %s:%d (%s auth, %s keys) <-> %s, timeout %d ms; answered in %lld us",
             q->npt ? "npt" : "ssh", q->host, q->port,
             escr   ? "escr"
             : line ? "legacy"
                    : "no",
-            twin ? "twin" : "single", s->target, bc.timeout_ms);
+            twin ? "twin" : "single", s->target, bc.timeout_ms,
+            (long long)(sd_mono_us() - r->rx_us));
     s = NULL;
 out:
     if (s && !s->bridge) {

@@ -12,6 +12,7 @@
 #define SSHNPD_INT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "at/atsign.h"
 #include "daemon.h"
@@ -65,6 +66,7 @@ struct sd_req {
     struct np_session_req *sr;
     struct sd_keywait *kw;
     int refetched;
+    int64_t rx_us; /* sd_mono_us() when sshnpd_handle received it (answer timing) */
 };
 
 /* A live session: one bridge. */
@@ -162,6 +164,15 @@ int sd_keycache_get(struct sd_keycache *kc, const char *atsign, int refresh, sd_
 void sd_keycache_cancel(struct sd_keywait *w);
 /* Lookups started through io.fetch_key. */
 uint64_t sd_keycache_fetches(const struct sd_keycache *kc);
+
+/* Monotonic clock in microseconds (the "answered in N us" timing). */
+static inline int64_t sd_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* Log with the session context "session <sid> (<client>)". */
 #define sd_slog(lvl, s, fmt, ...)                                                                  \

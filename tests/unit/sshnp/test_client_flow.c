@@ -25,10 +25,12 @@
 #include <event2/event.h>
 
 #include "../np/test_bridge_harness.h"
+#include "crypto/rsa.h"
 #include "flow_harness.h"
 #include "np/client_opts.h"
 #include "np/client_stdio.h"
 #include "np/relay_msg.h"
+#include "util/alloc.h"
 #include "util/err.h"
 #include "util/time.h"
 
@@ -158,6 +160,31 @@ static void test_sshnp_csv_answer(void **state)
     ssh_session(&H, NULL);
     assert_int_equal(H.ready, 1);
     roundtrip(&H, 64 * KiB, 13);
+}
+
+/* A key pair the caller made before connecting (sshnp does, so that a slow
+ * key generation runs before any deadline) is the one the session uses. */
+static struct np_rsa_key *given_eph;
+
+static void with_eph(struct np_client_config *c)
+{
+    c->eph_key = given_eph;
+}
+
+static void test_sshnp_given_ephemeral_key(void **state)
+{
+    char *pub = NULL;
+
+    (void)state;
+    assert_int_equal(np_rsa_generate(&given_eph), 0);
+    assert_int_equal(np_rsa_public_b64(given_eph, &pub), 0);
+    ssh_session(&H, with_eph);
+    given_eph = NULL; /* the session owns it */
+    assert_int_equal(H.ready, 1);
+    assert_non_null(H.req);
+    assert_string_equal(H.req->client_ephemeral_pk, pub);
+    roundtrip(&H, 64 * KiB, 5); /* the answer was unwrapped with that key */
+    np_free(pub);
 }
 
 static void test_first_relay_answer_wins(void **state)
@@ -619,6 +646,7 @@ int main(void)
         T(test_sshnp_twin_keys),
         T(test_sshnp_twin_asked_single_given),
         T(test_sshnp_csv_answer),
+        T(test_sshnp_given_ephemeral_key),
         T(test_first_relay_answer_wins),
         T(test_sshnp_escr),
         T(test_sshnp_escr_needs_autodetect),
