@@ -10,25 +10,52 @@
 # env_start brings up, all inside WORKDIR (which the caller creates and
 # removes):
 #   1. a throw-away CA (tests/integration/lib/mkca.sh)           -> $ENV_CA
-#   2. the atSigns $ENV_CLIENT, $ENV_DEVICE and $ENV_RELAY, created in ONE
-#      atserver data dir and registered in a temporary directory database;
-#      atdirectory on a free port                                -> $ENV_ROOT
-#   3. one atserver process hosting the three atSigns, each activated with
+#   2. the atSigns $ENV_CLIENT, $ENV_DEVICE and $ENV_RELAY (plus any in
+#      $ENV_EXTRA_ATSIGNS), created in ONE atserver data dir and registered
+#      in a temporary directory database; atdirectory on a free port
+#                                                                -> $ENV_ROOT
+#   3. one atserver process hosting the atSigns, each activated with
 #      at_activate (cram secret read from a 0600 file, never on a command
 #      line)                        -> $ENV_CLIENT_KEYS $ENV_DEVICE_KEYS ...
 #   4. a private sshd (/usr/sbin/sshd) on 127.0.0.1:$ENV_SSHD_PORT with its
 #      own host key, config and authorized_keys holding the fresh user key
 #      $ENV_USER_KEY (user $ENV_USER); works as root and as any other user
-#   5. srvd for $ENV_RELAY
+#   5. srvd for $ENV_RELAY (extra arguments: array ENV_SRVD_ARGS)
 #   6. sshnpd for $ENV_DEVICE, device $ENV_DEVICE_NAME, managed by
-#      $ENV_CLIENT, forwarding to the private sshd
+#      $ENV_CLIENT, forwarding to the private sshd (extra arguments: array
+#      ENV_SSHNPD_ARGS)
 # Every program logs to $ENV_LOGS/<name>.log. Each step is announced as
 # "[  1.2s] message" on stdout (env_step). On failure env_start prints
 # "FAILED: <step>" and the last 20 lines of the relevant log on stderr,
 # sets ENV_FAILED_STEP and returns 1; the caller still calls env_stop.
-# Every wait has a deadline; only bash, coreutils, openssl and OpenSSH are
-# used.
-
+# Every wait has a deadline; only bash, coreutils, openssl, iproute2 (ss,
+# for env_check_clean only) and OpenSSH are used.
+#
+# Optional, set before env_start:
+#   ENV_EXTRA_ATSIGNS="@a @b"  more atSigns on the same atserver, activated
+#                              like the others: keys $ENV_KEYS_<name>, port
+#                              $ENV_PORT_<name> (name = atSign without @)
+#   ENV_SRVD_ARGS=(...)        appended to srvd's command line
+#   ENV_SSHNPD_ARGS=(...)      appended to sshnpd's command line
+#   ENV_SSHD_SKIP_BASHRC=1     remote commands skip ~/.bashrc (sshd SetEnv
+#                              SHLVL=1): the user's dotfiles cost no time
+# Helpers for tests (after env_start):
+#   env_client_args            arrays ENV_CLIENT_ARGS (sshnp/npt -f/-t/-d/-r/
+#                              -k/--root-domain/--ca-file) and ENV_SSH_OPTS
+#                              (ssh -o options: the env's known_hosts,
+#                              BatchMode, timeouts)
+#   env_known_host ALIAS       trust the private sshd's host key as ALIAS
+#                              (ssh -o HostKeyAlias=ALIAS)
+#   env_restart_atserver [SIG] stop the atserver with SIG (TERM), start it
+#                              again on the same ports
+#   env_stop_processes         env_stop without releasing the reserved ports
+#   env_check_clean [PIDS...]  no process left (descendants of this shell,
+#                              anything naming WORKDIR, the given pids), no
+#                              listener on the env's ports
+# Ports come from env_free_port, which reserves them (a symlink named after
+# the port in $ENV_PORT_LOCKS pointing at this shell's pid) so that
+# environments running in parallel never pick the same port; env_stop
+# releases them.
 ENV_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ENV_SOURCE_DIR="$(cd "$ENV_LIB_DIR/../.." && pwd)"
 
@@ -41,6 +68,12 @@ ENV_TRANSIENT=()
 ENV_USED_PORTS=" "
 ENV_FAILED_STEP=
 ENV_T0=${ENV_T0:-${EPOCHREALTIME/./}}
+ENV_EXTRA_ATSIGNS=${ENV_EXTRA_ATSIGNS:-}
+[ -n "${ENV_SRVD_ARGS+x}" ] || ENV_SRVD_ARGS=()
+[ -n "${ENV_SSHNPD_ARGS+x}" ] || ENV_SSHNPD_ARGS=()
+ENV_PORT_LOCKS=${ENV_PORT_LOCKS:-/tmp/noports-env-ports-$(id -u)}
+ENV_ATSERVER_CMD=()
+ENV_CHECK_PORTS=()
 
 # env_step MESSAGE: "[ 12.3s] MESSAGE" with the time since the environment
 # script was sourced (or since ENV_T0, microseconds).
@@ -64,14 +97,53 @@ env_fail() {
   return 1
 }
 
+# env__reserve PORT: create the reservation $ENV_PORT_LOCKS/PORT -> $$
+# (ln -s is atomic); a reservation whose owner has exited is taken over.
+env__reserve() {
+  local p=$1 owner
+  mkdir -p "$ENV_PORT_LOCKS" 2>/dev/null
+  ln -s "$$" "$ENV_PORT_LOCKS/$p" 2>/dev/null && return 0
+  owner=$(readlink "$ENV_PORT_LOCKS/$p" 2>/dev/null) || return 1
+  [ "$owner" != "$$" ] && ! kill -0 "$owner" 2>/dev/null || return 1
+  rm -f "$ENV_PORT_LOCKS/$p" # stale: its environment was killed
+  ln -s "$$" "$ENV_PORT_LOCKS/$p" 2>/dev/null
+}
+
+# env_reserved_ports: the ports this shell ($$) holds, one per line.
+env_reserved_ports() {
+  local f
+  for f in "$ENV_PORT_LOCKS"/*; do
+    [ -L "$f" ] && [ "$(readlink "$f")" = "$$" ] && echo "${f##*/}"
+  done
+  return 0
+}
+
+# env_release_ports: drop this shell's reservations and those of shells
+# that have exited without releasing theirs (and the folder once no
+# environment uses it).
+env_release_ports() {
+  local f owner
+  for f in "$ENV_PORT_LOCKS"/*; do
+    [ -L "$f" ] || continue
+    owner=$(readlink "$f") || continue
+    if [ "$owner" = "$$" ] || ! kill -0 "$owner" 2>/dev/null; then
+      rm -f "$f"
+    fi
+  done
+  rmdir "$ENV_PORT_LOCKS" 2>/dev/null
+  return 0
+}
+
 # env_free_port: a TCP port on 127.0.0.1 nobody listens on, below the
-# kernel's ephemeral range, not handed out before by this script.
+# kernel's ephemeral range, reserved for this shell until env_stop (also
+# when called in a $(...) subshell: the reservation names $$).
 env_free_port() {
   local i p
-  for i in $(seq 1 100); do
+  for i in $(seq 1 200); do
     p=$((20000 + RANDOM % 12000))
     case "$ENV_USED_PORTS" in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    [ -L "$ENV_PORT_LOCKS/$p" ] && [ "$(readlink "$ENV_PORT_LOCKS/$p")" = "$$" ] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && env__reserve "$p"; then
       ENV_USED_PORTS="$ENV_USED_PORTS$p "
       echo "$p"
       return 0
@@ -132,9 +204,10 @@ env_stop_pid() {
   return 0
 }
 
-# env_stop: stop the short-lived commands still running (env_run_bounded,
-# at_activate), then every process env_spawn started, newest first.
-env_stop() {
+# env_stop_processes: stop the short-lived commands still running
+# (env_run_bounded, at_activate), then every process env_spawn started,
+# newest first. The reserved ports stay reserved (see env_check_clean).
+env_stop_processes() {
   local i
   for i in "${ENV_TRANSIENT[@]}"; do
     env_stop_pid "$i"
@@ -144,6 +217,12 @@ env_stop() {
     env_stop_pid "${ENV_PIDS[$i]}"
   done
   ENV_PIDS=()
+}
+
+# env_stop: env_stop_processes, then release the reserved ports.
+env_stop() {
+  env_stop_processes
+  env_release_ports
 }
 
 # env_run_bounded SECONDS STDOUT STDERR PROG ARGS...: run to completion,
@@ -199,16 +278,25 @@ env__create() {
     { env_fail "atserver create $at: no cram secret printed" "$ENV_LOGS/atserver.log"; return 1; }
 }
 
+# env__all_atsigns: the three fixed atSigns and $ENV_EXTRA_ATSIGNS.
+env__all_atsigns() {
+  # shellcheck disable=SC2086 # a space-separated list
+  echo "$ENV_CLIENT" "$ENV_DEVICE" "$ENV_RELAY" $ENV_EXTRA_ATSIGNS
+}
+
 env__atsigns() {
-  local at p
+  local at p ports=() list=
   mkdir -p "$ENV_DIR/atserver" "$ENV_DIR/secrets" "$ENV_DIR/keys" || return 1
   chmod 700 "$ENV_DIR/secrets" "$ENV_DIR/keys"
-  for at in "$ENV_CLIENT" "$ENV_DEVICE" "$ENV_RELAY"; do
+  for at in $(env__all_atsigns); do
+    [[ $at =~ ^@[a-z0-9_]{1,40}$ ]] || { env_fail "atSign $at: use @ and [a-z0-9_] only"; return 1; }
     p=$(env_free_port) || { env_fail "no free port for $at"; return 1; }
     env__create "$at" "$p" || return 1
     printf -v "ENV_PORT_${at#@}" '%s' "$p"
+    ports+=("$p")
+    list="$list${list:+, }$at ($p)"
   done
-  env_step "created $ENV_CLIENT ($ENV_PORT_client), $ENV_DEVICE ($ENV_PORT_device), $ENV_RELAY ($ENV_PORT_relay)"
+  env_step "created $list"
 
   ENV_DIR_PORT=$(env_free_port) || { env_fail "no free port for atdirectory"; return 1; }
   ENV_ROOT="127.0.0.1:$ENV_DIR_PORT"
@@ -218,19 +306,28 @@ env__atsigns() {
     { env_fail "atdirectory start" "$ENV_LOGS/atdirectory.log"; return 1; }
   env_step "atdirectory up on $ENV_ROOT"
 
-  env_spawn atserver "$ENV_ATSERVER" run --data-dir "$ENV_DIR/atserver" --cert "$ENV_CERT" \
-    --key "$ENV_KEY" --bind 127.0.0.1 --root-domain "$ENV_ROOT" --ca-file "$ENV_CA"
-  for p in "$ENV_PORT_client" "$ENV_PORT_device" "$ENV_PORT_relay"; do
-    env_wait_port "$p" "$ENV_PID_atserver" 20 ||
-      { env_fail "atserver start (port $p)" "$ENV_LOGS/atserver.log"; return 1; }
-  done
-  env_step "atserver up on 127.0.0.1:$ENV_PORT_client,$ENV_PORT_device,$ENV_PORT_relay (one process)"
+  ENV_ATSERVER_PORTS="${ports[*]}"
+  ENV_ATSERVER_CMD=("$ENV_ATSERVER" run --data-dir "$ENV_DIR/atserver" --cert "$ENV_CERT"
+    --key "$ENV_KEY" --bind 127.0.0.1 --root-domain "$ENV_ROOT" --ca-file "$ENV_CA")
+  env_spawn atserver "${ENV_ATSERVER_CMD[@]}"
+  env__wait_atserver 20 || return 1
+  list=${ENV_ATSERVER_PORTS// /,}
+  env_step "atserver up on 127.0.0.1:$list (one process)"
 }
 
-# Activate the three atSigns in parallel (each generates RSA keys).
+# env__wait_atserver SECONDS: until every atSign's port accepts.
+env__wait_atserver() {
+  local p
+  for p in $ENV_ATSERVER_PORTS; do
+    env_wait_port "$p" "$ENV_PID_atserver" "$1" ||
+      { env_fail "atserver start (port $p)" "$ENV_LOGS/atserver.log"; return 1; }
+  done
+}
+
+# Activate the atSigns in parallel (each generates RSA keys).
 env__activate() {
   local at name pid st=0 pids=() names=()
-  for at in "$ENV_CLIENT" "$ENV_DEVICE" "$ENV_RELAY"; do
+  for at in $(env__all_atsigns); do
     name=${at#@}
     "$ENV_AT_ACTIVATE" -a "$at" --cram-secret-file "$ENV_DIR/secrets/$name.cram" \
       -k "$ENV_DIR/keys/$name.atKeys" --root-domain "$ENV_ROOT" --ca-file "$ENV_CA" \
@@ -260,7 +357,11 @@ env__activate() {
   ENV_CLIENT_KEYS="$ENV_DIR/keys/client.atKeys"
   ENV_DEVICE_KEYS="$ENV_DIR/keys/device.atKeys"
   ENV_RELAY_KEYS="$ENV_DIR/keys/relay.atKeys"
-  env_step "activated $ENV_CLIENT, $ENV_DEVICE, $ENV_RELAY with at_activate (keys in $ENV_DIR/keys)"
+  for name in "${names[@]}"; do
+    printf -v "ENV_KEYS_$name" '%s' "$ENV_DIR/keys/$name.atKeys"
+  done
+  at=$(env__all_atsigns)
+  env_step "activated ${at// /, } with at_activate (keys in $ENV_DIR/keys)"
 }
 
 env__sshd() {
@@ -277,6 +378,8 @@ env__sshd() {
     { env_fail "ssh-keygen" "$ENV_LOGS/sshd.log"; return 1; }
   cp "$ENV_USER_KEY.pub" "$d/authorized_keys" && chmod 600 "$d/authorized_keys" || return 1
   ENV_SSHD_PORT=$(env_free_port) || { env_fail "no free port for sshd"; return 1; }
+  # MaxStartups: many sessions may be in their handshake at once (the
+  # default 10:30:100 drops some).
   cat >"$d/sshd_config" <<EOF
 ListenAddress 127.0.0.1
 Port $ENV_SSHD_PORT
@@ -295,7 +398,13 @@ PrintMotd no
 PrintLastLog no
 X11Forwarding no
 LogLevel VERBOSE
+MaxStartups 200
 EOF
+  if [ -n "${ENV_SSHD_SKIP_BASHRC:-}" ]; then
+    # bash sources ~/.bashrc for ssh commands only at shell level 1: keeps
+    # the user's dotfiles (pyenv init can take seconds) out of every session
+    echo 'SetEnv SHLVL=1' >>"$d/sshd_config"
+  fi
   if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
     mkdir -p /run/sshd && chmod 755 /run/sshd # privilege separation directory
   fi
@@ -310,10 +419,11 @@ EOF
 
 env__daemons() {
   env_spawn srvd "$ENV_SRVD" -a "$ENV_RELAY" -i 127.0.0.1 -k "$ENV_RELAY_KEYS" \
-    --root-domain "$ENV_ROOT" --ca-file "$ENV_CA" --bind 127.0.0.1 -v
+    --root-domain "$ENV_ROOT" --ca-file "$ENV_CA" --bind 127.0.0.1 -v "${ENV_SRVD_ARGS[@]}"
   env_spawn sshnpd "$ENV_SSHNPD" -a "$ENV_DEVICE" -m "$ENV_CLIENT" -d "$ENV_DEVICE_NAME" \
     -k "$ENV_DEVICE_KEYS" --root-domain "$ENV_ROOT" --ca-file "$ENV_CA" \
-    --local-sshd-port "$ENV_SSHD_PORT" --permit-open "localhost:$ENV_SSHD_PORT,127.0.0.1:$ENV_SSHD_PORT" -v
+    --local-sshd-port "$ENV_SSHD_PORT" --permit-open "localhost:$ENV_SSHD_PORT,127.0.0.1:$ENV_SSHD_PORT" -v \
+    "${ENV_SSHNPD_ARGS[@]}"
   env_wait_log "$ENV_LOGS/srvd.log" "monitor connection available" "$ENV_PID_srvd" 30 &&
     env_wait_log "$ENV_LOGS/srvd.log" "command connection available" "$ENV_PID_srvd" 30 ||
     { env_fail "srvd start" "$ENV_LOGS/srvd.log" "$ENV_LOGS/atserver.log"; return 1; }
@@ -338,4 +448,132 @@ env_start() {
   command -v ssh-keygen >/dev/null && command -v ssh >/dev/null && command -v openssl >/dev/null ||
     { env_fail "ssh, ssh-keygen and openssl are needed (make deps)"; return 1; }
   env__ca && env__atsigns && env__activate && env__sshd && env__daemons
+}
+
+# ------------------------------------------------------ helpers for tests
+
+# env_client_args: ENV_CLIENT_ARGS, what every sshnp/npt of $ENV_CLIENT to
+# the device needs, and ENV_SSH_OPTS, ssh -o options for the private sshd
+# (the env's known_hosts only, no prompts, bounded connect).
+env_client_args() {
+  ENV_CLIENT_ARGS=(-f "$ENV_CLIENT" -t "$ENV_DEVICE" -d "$ENV_DEVICE_NAME" -r "$ENV_RELAY"
+    -k "$ENV_CLIENT_KEYS" --root-domain "$ENV_ROOT" --ca-file "$ENV_CA")
+  ENV_SSH_OPTS=(-o "UserKnownHostsFile=$ENV_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null
+    -o BatchMode=yes -o ConnectTimeout=20 -o LogLevel=ERROR)
+}
+
+# env_known_host ALIAS: trust the private sshd's host key under the name
+# ALIAS (for ssh -o HostKeyAlias=ALIAS -o StrictHostKeyChecking=yes).
+env_known_host() {
+  local key
+  key=$(cut -d' ' -f1,2 "$ENV_DIR/sshd/host_ed25519.pub") || return 1
+  echo "$1 $key" >>"$ENV_KNOWN_HOSTS"
+}
+
+# env_restart_atserver [SIGNAL]: stop the atserver with SIGNAL (TERM by
+# default; KILL for a crash), wait up to 10 s for it to exit, start it again
+# with the same command line (same data dir and ports) and wait until every
+# atSign's port accepts. ENV_PID_atserver is the new pid afterwards.
+env_restart_atserver() {
+  local sig=${1:-TERM} old=$ENV_PID_atserver i
+  kill "-$sig" "$old" 2>/dev/null || { env_fail "atserver (pid $old) is not running"; return 1; }
+  if [ "$sig" = KILL ]; then
+    wait "$old" 2>/dev/null # at once: no "Killed" job notice on stderr
+  else
+    env_wait_pid "$old" 10 || { env_fail "atserver ignored SIG$sig for 10 s" "$ENV_LOGS/atserver.log"; return 1; }
+    wait "$old" 2>/dev/null
+  fi
+  echo "---- atserver restarted after SIG$sig ----" >>"$ENV_LOGS/atserver.log"
+  env_spawn atserver "${ENV_ATSERVER_CMD[@]}"
+  for i in "${!ENV_PIDS[@]}"; do # keep the stop order: the new pid takes the old one's place
+    if [ "${ENV_PIDS[$i]}" = "$old" ]; then
+      ENV_PIDS[i]=$ENV_PID_atserver
+      unset 'ENV_PIDS[${#ENV_PIDS[@]}-1]'
+      break
+    fi
+  done
+  env__wait_atserver 20
+}
+
+# env_descendants [PID [SKIP]]: every live descendant of PID (default this
+# shell), one per line, read from /proc; the subtree of SKIP (default the
+# process running this function) is left out.
+env_descendants() {
+  local root=${1:-$$} skip=${2:-$BASHPID} f stat pid ppid rest
+  local -A kids=()
+  local -a todo
+  for f in /proc/[0-9]*/stat; do
+    read -r stat 2>/dev/null <"$f" || continue
+    pid=${stat%% *}
+    rest=${stat##*) }
+    read -r _ ppid _ <<<"$rest"
+    kids[$ppid]="${kids[$ppid]:-} $pid"
+  done
+  todo=("$root")
+  while [ ${#todo[@]} -gt 0 ]; do
+    pid=${todo[0]}
+    todo=("${todo[@]:1}")
+    for f in ${kids[$pid]:-}; do
+      [ "$f" = "$skip" ] && continue
+      echo "$f"
+      todo+=("$f")
+    done
+  done
+}
+
+# env_cmdline PID: the command line of PID, arguments joined by spaces
+# (empty if it has exited).
+env_cmdline() {
+  local -a a=()
+  mapfile -d "" a 2>/dev/null <"/proc/$1/cmdline"
+  echo "${a[*]}"
+}
+
+# env_procs_naming TEXT: "pid: command line" of every process (but this
+# shell) whose command line contains TEXT.
+env_procs_naming() {
+  local f pid
+  local -a a
+  for f in /proc/[0-9]*/cmdline; do # (builtins only: no fork per process)
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    [ "$pid" = "$$" ] && continue
+    a=()
+    mapfile -d "" a 2>/dev/null <"$f" || continue
+    [[ "${a[*]}" == *"$1"* ]] && echo "$pid: ${a[*]}"
+  done
+  return 0
+}
+
+# env_check_clean [PID...]: after env_stop_processes (or at any point where
+# nothing the test started should be alive): fails (1, with the reasons on
+# stderr) if one of the PIDs lives, if this shell has a live descendant
+# other than the checking commands, if a process names $ENV_DIR (every
+# program the env or a test starts gets a path inside it), or if something
+# listens on one of the ports this environment reserved. Waits up to 5 s
+# for processes that are exiting.
+env_check_clean() {
+  local i p left listen bad
+  for i in $(seq 1 50); do
+    left=
+    for p in "$@"; do
+      kill -0 "$p" 2>/dev/null && left="$left pid $p ($(env_cmdline "$p"));"
+    done
+    for p in $(env_descendants "$$"); do
+      bad=$(env_cmdline "$p")
+      [ -n "$bad" ] || continue # exited meanwhile
+      left="$left child $p ($bad);"
+    done
+    bad=$(env_procs_naming "$ENV_DIR")
+    [ -n "$bad" ] && left="$left${bad//$'\n'/; };"
+    [ -z "$left" ] && break
+    sleep 0.1
+  done
+  listen=
+  for p in $(env_reserved_ports) "${ENV_CHECK_PORTS[@]}"; do
+    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && listen="$listen $p"
+  done
+  [ -z "$left" ] || echo "env_check_clean: processes left:$left" >&2
+  [ -z "$listen" ] || echo "env_check_clean: still listening on 127.0.0.1:$listen" >&2
+  [ -z "$left" ] && [ -z "$listen" ]
 }

@@ -29,6 +29,11 @@
 /* Poll interval while waiting for a child or a port. */
 #define STEP_MS 10
 
+/* Sanitizer reports of children (see "sanitizer reports" at the end). */
+static void san_track(pid_t pid, const char *log_path, off_t offset);
+static void san_reaped(pid_t pid, int status);
+static void san_scan_under(const char *dir);
+
 const char *itest_env(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
@@ -62,6 +67,7 @@ int itest_rmtree(const char *path)
 {
     if (!path || !*path)
         return 0;
+    san_scan_under(path); /* logs of children reaped elsewhere, before they go */
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : NP_ERR_IO;
 }
 
@@ -83,8 +89,12 @@ static int decode_status(int st)
 int itest_spawn(const char *const argv[], const char *log_path, pid_t *pid)
 {
     pid_t parent = getpid(), p;
+    struct stat lst;
+    off_t log_off = 0;
 
     *pid = -1;
+    if (log_path && stat(log_path, &lst) == 0)
+        log_off = lst.st_size; /* the child appends: its output starts here */
     fflush(NULL);
     if ((p = fork()) < 0) {
         fprintf(stderr, "itest: fork: %s\n", strerror(errno));
@@ -112,6 +122,7 @@ int itest_spawn(const char *const argv[], const char *log_path, pid_t *pid)
         _exit(127);
     }
     *pid = p;
+    san_track(p, log_path, log_off);
     return 0;
 }
 
@@ -122,6 +133,7 @@ static int wait_exit(pid_t pid, int64_t deadline, int *status)
         int st = 0;
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid) {
+            san_reaped(pid, decode_status(st));
             if (status)
                 *status = decode_status(st);
             return 0;
@@ -259,6 +271,7 @@ int itest_wait_port(const char *host, int port, pid_t pid, int timeout_ms)
             int st;
             pid_t w = waitpid(pid, &st, WNOHANG);
             if (w == pid) {
+                san_reaped(pid, decode_status(st));
                 fprintf(stderr, "itest: pid %d exited with %d before %s:%d was ready\n", (int)pid,
                         decode_status(st), host, port);
                 return NP_ERR_EOF;
@@ -458,9 +471,20 @@ int itest_at_start_server(struct itest_at *e)
                           e->root,
                           "--ca-file",
                           e->ca,
-                          e->srv_verbose ? "-v" : NULL,
+                          NULL,
+                          NULL,
+                          NULL,
                           NULL};
+    size_t n = 0;
 
+    while (argv[n] != NULL) /* the first free slot */
+        n++;
+    if (e->srv_verbose)
+        argv[n++] = "-v";
+    if (e->srv_config) {
+        argv[n++] = "--config";
+        argv[n++] = e->srv_config;
+    }
     if (itest_spawn(argv, e->srv_log, &e->srv_pid) != 0)
         return NP_ERR_IO;
     for (int i = 0; i < e->n; i++)
@@ -559,4 +583,217 @@ void itest_at_teardown(struct itest_at *e)
     e->srv_pid = e->dir_pid = -1;
     if (getenv("NP_KEEP_TMP") == NULL)
         itest_rmtree(e->dir);
+}
+
+/* ---- sanitizer reports of children ---------------------------------------
+ * Every child started by itest_spawn is remembered with its log file and
+ * the log's size at that moment. When it is reaped here (itest_stop,
+ * itest_run, itest_wait_port) its exit status and its part of the log are
+ * checked; itest_rmtree checks the logs of children reaped elsewhere before
+ * it removes them, and so does the exit of the test process. A report
+ * (exit status 23 = LeakSanitizer's default, 134 = SIGABRT as with
+ * abort_on_error=1, or a sanitizer banner in the log) is printed with the
+ * log's excerpt and makes the test process exit 1 at its end. */
+
+#define SAN_TRACK_MAX 512
+#define SAN_SCAN_MAX  (8u << 20)
+#define SAN_SHOW_MAX  (16u << 10)
+
+struct san_child {
+    pid_t pid;
+    char *log; /* NULL: output inherited */
+    off_t off;
+    int checked;
+};
+
+static struct san_child san_kids[SAN_TRACK_MAX];
+static int san_n, san_reports, san_hooked;
+
+static const char *const san_banners[] = {
+    "ERROR: AddressSanitizer",   "ERROR: LeakSanitizer",
+    "runtime error: ",           "SUMMARY: UndefinedBehaviorSanitizer",
+    "WARNING: AddressSanitizer",
+};
+
+static void san_atexit(void)
+{
+    for (int i = 0; i < san_n; i++)
+        if (!san_kids[i].checked && san_kids[i].log) {
+            san_kids[i].checked = 1;
+            if (itest_log_has_sanitizer_report(san_kids[i].log, san_kids[i].off))
+                san_reports++;
+        }
+    if (san_reports > 0) {
+        fprintf(stderr,
+                "itest: %d sanitizer report(s) from child processes (printed above): the test "
+                "fails\n",
+                san_reports);
+        fflush(NULL);
+        _exit(1);
+    }
+}
+
+static void san_track(pid_t pid, const char *log_path, off_t offset)
+{
+    struct san_child *k;
+
+    if (!san_hooked) {
+        san_hooked = 1;
+        atexit(san_atexit);
+    }
+    if (san_n == SAN_TRACK_MAX) { /* forget the oldest checked one */
+        int i;
+        for (i = 0; i < san_n && !san_kids[i].checked; i++)
+            ;
+        if (i == san_n)
+            return;
+        free(san_kids[i].log);
+        memmove(&san_kids[i], &san_kids[i + 1], (size_t)(san_n - i - 1) * sizeof(san_kids[0]));
+        san_n--;
+    }
+    k = &san_kids[san_n++];
+    k->pid = pid;
+    k->log = log_path ? strdup(log_path) : NULL;
+    k->off = offset;
+    k->checked = 0;
+}
+
+static void san_reaped(pid_t pid, int status)
+{
+    for (int i = san_n - 1; i >= 0; i--) {
+        struct san_child *k = &san_kids[i];
+        int bad = 0;
+
+        if (k->pid != pid || k->checked)
+            continue;
+        k->checked = 1;
+        if (status == 23 || status == 128 + SIGABRT) {
+            fprintf(stderr, "itest: pid %d exited with %d (sanitizer report or abort)%s%s\n",
+                    (int)pid, status, k->log ? "; log " : "", k->log ? k->log : "");
+            bad = 1;
+        }
+        if (k->log && itest_log_has_sanitizer_report(k->log, k->off))
+            bad = 1;
+        if (bad)
+            san_reports++;
+        return;
+    }
+}
+
+static void san_scan_under(const char *dir)
+{
+    size_t n = strlen(dir);
+
+    for (int i = 0; i < san_n; i++) {
+        struct san_child *k = &san_kids[i];
+        if (k->checked || !k->log || strncmp(k->log, dir, n) != 0 || k->log[n] != '/')
+            continue;
+        k->checked = 1;
+        if (itest_log_has_sanitizer_report(k->log, k->off))
+            san_reports++;
+    }
+}
+
+int itest_log_has_sanitizer_report(const char *path, long offset)
+{
+    struct stat st;
+    FILE *f;
+    char *buf = NULL, *first = NULL;
+    size_t n;
+
+    /* regular files only: opening a FIFO log would block or steal its data */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (f = fopen(path, "rb")) == NULL)
+        return 0;
+    if (offset > 0 && fseek(f, offset, SEEK_SET) != 0) {
+        fclose(f);
+        return 0;
+    }
+    if ((buf = malloc(SAN_SCAN_MAX + 1)) == NULL) {
+        fclose(f);
+        return 0;
+    }
+    n = fread(buf, 1, SAN_SCAN_MAX, f);
+    fclose(f);
+    buf[n] = '\0';
+    for (size_t i = 0; i < sizeof(san_banners) / sizeof(san_banners[0]); i++) {
+        char *p = strstr(buf, san_banners[i]);
+        if (p && (!first || p < first))
+            first = p;
+    }
+    if (first) {
+        char *line = first;
+        while (line > buf && line[-1] != '\n')
+            line--;
+        fprintf(stderr, "itest: SANITIZER REPORT in %s:\n%.*s\n----- end of excerpt -----\n", path,
+                (int)(strlen(line) < SAN_SHOW_MAX ? strlen(line) : SAN_SHOW_MAX), line);
+    }
+    free(buf);
+    return first != NULL;
+}
+
+int itest_sanitizer_reports(void)
+{
+    return san_reports;
+}
+
+int itest_sanitizer_take_reports(void)
+{
+    int n = san_reports;
+
+    san_reports = 0;
+    return n;
+}
+
+/* ---- more environment helpers ------------------------------------------- */
+
+int itest_at_start_directory(struct itest_at *e)
+{
+    char portstr[16];
+    const char *argv[] = {itest_env("NP_ATDIRECTORY", "atdirectory"),
+                          "--bind",
+                          "127.0.0.1",
+                          "--port",
+                          portstr,
+                          "--cert",
+                          e->cert,
+                          "--key",
+                          e->key,
+                          "--db",
+                          e->dirdb,
+                          "--notfound-delay",
+                          "0",
+                          NULL};
+
+    if (e->dir_pid > 0)
+        return 0;
+    snprintf(portstr, sizeof(portstr), "%d", e->dir_port);
+    if (itest_spawn(argv, e->dir_log, &e->dir_pid) != 0 ||
+        itest_wait_port("127.0.0.1", e->dir_port, e->dir_pid, 20000) != 0) {
+        itest_dump_file("atdirectory log", e->dir_log);
+        return NP_ERR_IO;
+    }
+    return 0;
+}
+
+int itest_issue_cert(const char *cadir, const char *name, const char *dns)
+{
+    static const char script[] =
+        "set -e; cd \"$1\"; umask 077; "
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$2.key\"; "
+        "printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature,"
+        "keyEncipherment\\nextendedKeyUsage=serverAuth,clientAuth\\nsubjectAltName=DNS:%s\\n' "
+        "\"$3\" > \"$2.ext\"; "
+        "openssl req -new -key \"$2.key\" -subj \"/O=NoPorts test/CN=$3\" -out \"$2.csr\"; "
+        "openssl x509 -req -in \"$2.csr\" -CA int.pem -CAkey int.key "
+        "-set_serial \"0x$(openssl rand -hex 12)\" -days 7 -sha256 -extfile \"$2.ext\" "
+        "-out \"$2.crt\" 2>/dev/null; "
+        "cat \"$2.crt\" int.pem > \"$2.pem\"; rm -f \"$2.csr\" \"$2.crt\" \"$2.ext\"";
+    const char *argv[] = {"/bin/bash", "-c", script, "itest_issue_cert", cadir, name, dns, NULL};
+    int st = -1;
+
+    if (itest_run(argv, NULL, 60000, &st) != 0 || st != 0) {
+        fprintf(stderr, "itest: issuing certificate %s for %s failed (%d)\n", name, dns, st);
+        return NP_ERR_IO;
+    }
+    return 0;
 }

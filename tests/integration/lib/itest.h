@@ -53,6 +53,8 @@ int itest_wait_port(const char *host, int port, pid_t pid, int timeout_ms);
 /*
  * Stop a child: SIGTERM, wait up to timeout_ms, then SIGKILL and reap.
  * *status (may be NULL) as for itest_run. pid <= 0 is a no-op.
+ * Like itest_run and itest_wait_port, it checks a reaped child for a
+ * sanitizer report (see "sanitizer reports" below): callers need not.
  */
 int itest_stop(pid_t pid, int timeout_ms, int *status);
 
@@ -107,7 +109,8 @@ struct itest_at {
     /* atSigns added with itest_at_add (borrowed; NULL for itest_at_create) */
     const char *atsigns[ITEST_AT_MAX], *crams[ITEST_AT_MAX];
     const struct np_atkeys *keys[ITEST_AT_MAX];
-    int srv_verbose; /* set before itest_at_start: run the atserver with -v */
+    int srv_verbose;        /* set before itest_at_start: run the atserver with -v */
+    const char *srv_config; /* set before itest_at_start: --config FILE (borrowed) */
     pid_t dir_pid, srv_pid;
 };
 
@@ -157,5 +160,38 @@ void itest_at_opts(const struct itest_at *e, struct at_client_opts *o, const cha
 /* Stop the atserver and atdirectory by pid; remove the temp dir unless
  * NP_KEEP_TMP is set. */
 void itest_at_teardown(struct itest_at *e);
+
+/* ---- sanitizer reports of children ----
+ * Every child of itest_spawn/itest_run is remembered with its log file and
+ * the log's size at start. When itest_stop, itest_run or itest_wait_port
+ * reaps it, the exit status (23: LeakSanitizer's default exit code; 134:
+ * SIGABRT, as with ASAN_OPTIONS=abort_on_error=1, or an assert) and the
+ * part of the log it wrote are checked for a sanitizer report
+ * ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ",
+ * ...). itest_rmtree checks the logs under the removed directory of
+ * children reaped by the test itself, and the test process's exit checks
+ * the rest. Each report is printed to stderr with the log excerpt, and the
+ * test process then exits 1 at its end (from an atexit handler), whatever
+ * cmocka reported: a leak or sanitizer error in a server fails the test. */
+
+/* Does the regular file at path hold a sanitizer report after byte
+ * offset? Prints the excerpt when it does (1), else 0 (also when it is
+ * unreadable or not a regular file: FIFO logs are the test's to check). */
+int itest_log_has_sanitizer_report(const char *path, long offset);
+/* Number of sanitizer reports of children found so far. */
+int itest_sanitizer_reports(void);
+/* The same, and forget them: ONLY for the self-test of this mechanism
+ * (tests/integration/fault_sanitizer_check.c), which provokes reports. */
+int itest_sanitizer_take_reports(void);
+
+/* Start (once) only the atdirectory of e (itest_at_setup first); the
+ * atserver may be started later with itest_at_start_server. */
+int itest_at_start_directory(struct itest_at *e);
+
+/* Issue one more leaf certificate from the CA that itest_mkca made in
+ * cadir (its int.pem/int.key): <cadir>/<name>.pem (leaf + intermediate)
+ * and <cadir>/<name>.key, CN and only DNS SAN `dns`, serverAuth and
+ * clientAuth (e.g. a client certificate naming another host). */
+int itest_issue_cert(const char *cadir, const char *name, const char *dns);
 
 #endif
