@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     cfg.max_sessions = o.max_sessions;
     cfg.max_sockets_per_session = o.max_sockets;
     cfg.rate_per_min = o.rate_per_min;
+    cfg.rate_burst = o.rate_per_min; /* a minute's budget may come at once */
     cfg.grace_ms = o.grace_ms;
     cfg.auth_timeout_ms = o.auth_timeout_ms;
     cfg.detect_ms = o.detect_ms;

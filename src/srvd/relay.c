@@ -44,7 +44,7 @@ void relay_config_defaults(struct relay_config *c)
     c->detect_ms = 500;
     c->key_cache_ms = 30000;
     c->rate_per_min = 60;
-    c->rate_burst = 10;
+    c->rate_burst = 60;
     c->rw_buf = 64 * 1024;
 }
 

@@ -77,7 +77,7 @@ struct relay_config {
     int detect_ms;               /* silence before an ESCR challenge (default 500) */
     int key_cache_ms;            /* public-key cache lifetime (default 30000) */
     int rate_per_min;            /* requests per sender per minute (default 60; 0 = no limit) */
-    int rate_burst;              /* token bucket size (default 10) */
+    int rate_burst;              /* token bucket size (default 60) */
     int force_rw;                /* 1: never splice, always read/write (tests) */
     size_t rw_buf;               /* read/write fallback buffer per direction (default 64 KiB) */
 };
