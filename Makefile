@@ -7,6 +7,8 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
+# Tests mostly wait on sockets and timers: one more at a time than cores.
+CTEST_JOBS ?= $(shell echo $$(( $(JOBS) + 1 )))
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build check asan-check fuzz fuzz-smoke install demo bench bench-smoke format format-check lint clean
@@ -23,7 +25,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 check: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS) $(CTEST_FLAGS)
 
 # Unit, fuzz-replay and integration tests again under ASan+UBSan; any report fails.
 asan-check: deps
@@ -31,7 +33,7 @@ asan-check: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) --timeout 300 $(CTEST_FLAGS)
+	  ctest --output-on-failure -j $(CTEST_JOBS) --timeout 300 $(CTEST_FLAGS)
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DNP_FUZZ=ON -DNP_ASAN=ON -DNP_UBSAN=ON -DCMAKE_BUILD_TYPE=Debug

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS="build-essential cmake pkg-config openssl libssl-dev libevent-dev libcjson-dev
 libsqlite3-dev libcmocka-dev clang libclang-rt-14-dev openssh-server openssh-client
-procps iproute2"
+procps iproute2 socat"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -10,6 +10,13 @@
  * pipe (or one rw_buf) per direction is in flight; when the destination
  * cannot take it, the source is not read until the destination is writable.
  *
+ * A direction holds its pipe only while it moves bytes: the pipe is taken
+ * when the source has input and given back, empty, when the source has no
+ * more for now, to a small pool of the relay (RELAY_PIPE_POOL) that the next
+ * busy direction takes it from. So an idle pair holds only its two sockets
+ * (10,000 idle pairs: 20,000 descriptors, not 60,000), and a busy one costs
+ * no pipe2/close calls.
+ *
  * Where splice does not apply (EINVAL) or --force-rw is set, the same loop
  * uses recv/send with a bounded buffer. Bytes a socket sent after its auth
  * line are forwarded first. A FIN is forwarded as shutdown(SHUT_WR) once the
@@ -30,8 +37,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Work done per callback before yielding to other sockets. */
+/* Work done per callback before yielding to other sockets: at most this
+ * many splice rounds, and at most PUMP_BUDGET bytes written. */
 #define PUMP_ROUNDS 16
+#define PUMP_BUDGET (1024 * 1024)
+/* New pipes are enlarged to this size (F_SETPIPE_SZ; the default is 64 KiB)
+ * so that one splice(2) moves all a socket has queued: about half the CPU
+ * per byte (bench/relay.sh). Only while fewer than PUMP_BIG_PIPES pipes
+ * exist, because the kernel accounts a pipe's full size to the user
+ * (fs.pipe-user-pages-soft, 64 MiB by default, beyond which new pipes get
+ * 8 KiB); failure keeps the default size. */
+#define PUMP_PIPE_SIZE (1024 * 1024)
+#define PUMP_BIG_PIPES 32
 
 static size_t pipe_capacity(int fd)
 {
@@ -39,13 +56,38 @@ static size_t pipe_capacity(int fd)
     return n > 0 ? (size_t)n : 65536;
 }
 
-static void dir_free(struct pump_dir *d)
+/* Give the direction's pipe back: to the pool when it is empty and the
+ * pool has room, else closed. */
+static void pipe_release(struct relay *r, struct pump_dir *d)
 {
-    if (d->pipe[0] >= 0)
+    if (d->pipe[0] < 0)
+        return;
+    if (d->in_pipe == 0 && r->n_pipe_pool < RELAY_PIPE_POOL) {
+        r->pipe_pool[r->n_pipe_pool][0] = d->pipe[0];
+        r->pipe_pool[r->n_pipe_pool][1] = d->pipe[1];
+        r->n_pipe_pool++;
+    } else {
         close(d->pipe[0]);
-    if (d->pipe[1] >= 0)
         close(d->pipe[1]);
+        r->n_pipes--;
+    }
     d->pipe[0] = d->pipe[1] = -1;
+    d->in_pipe = 0;
+}
+
+void pump_pool_free(struct relay *r)
+{
+    while (r->n_pipe_pool > 0) {
+        r->n_pipe_pool--;
+        close(r->pipe_pool[r->n_pipe_pool][0]);
+        close(r->pipe_pool[r->n_pipe_pool][1]);
+        r->n_pipes--;
+    }
+}
+
+static void dir_free(struct relay *r, struct pump_dir *d)
+{
+    pipe_release(r, d);
     np_free(d->pre);
     np_free(d->buf);
     d->pre = d->buf = NULL;
@@ -64,7 +106,7 @@ void pair_close(struct pair *p, const char *why)
             event_free(p->ev_wr[i]);
         if (p->fd[i] >= 0)
             close(p->fd[i]);
-        dir_free(&p->d[i]);
+        dir_free(r, &p->d[i]);
     }
     if (p->prev)
         p->prev->next = p->next;
@@ -104,9 +146,41 @@ static int to_rw(struct relay *r, struct pump_dir *d)
     }
     close(d->pipe[0]);
     close(d->pipe[1]);
+    r->n_pipes--;
     d->pipe[0] = d->pipe[1] = -1;
     d->use_rw = 1;
     r->st.splice_fallbacks++;
+    return 0;
+}
+
+/* Give a direction that has input a splice pipe (from the pool, else a new
+ * one); without one (out of descriptors) the direction uses recv/send. */
+static int dir_pipe(struct session *s, struct pump_dir *d)
+{
+    struct relay *r = s->r;
+
+    if (d->use_rw || d->pipe[0] >= 0)
+        return 0;
+    if (r->n_pipe_pool > 0) {
+        r->n_pipe_pool--;
+        d->pipe[0] = r->pipe_pool[r->n_pipe_pool][0];
+        d->pipe[1] = r->pipe_pool[r->n_pipe_pool][1];
+        return 0;
+    }
+    if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
+        if (r->n_pipes < PUMP_BIG_PIPES)
+            fcntl(d->pipe[0], F_SETPIPE_SZ, PUMP_PIPE_SIZE);
+        r->n_pipes++;
+        if (r->st.pipe_capacity == 0)
+            r->st.pipe_capacity = pipe_capacity(d->pipe[0]);
+        return 0;
+    }
+    d->pipe[0] = d->pipe[1] = -1;
+    np_warn("srvd: session %s: no pipe for splice (%s); using read/write", s->sid, strerror(errno));
+    r->st.splice_fallbacks++;
+    if (!d->buf && (d->buf = np_malloc(r->cfg.rw_buf)) == NULL)
+        return NP_ERR_NOMEM;
+    d->use_rw = 1;
     return 0;
 }
 
@@ -126,9 +200,10 @@ static int pump(struct pair *p, int i)
     struct pump_dir *d = &p->d[i];
     int src = p->fd[i], dst = p->fd[1 - i];
     int want_write = 0;
+    size_t moved = 0; /* bytes written in this call (PUMP_BUDGET) */
     const char *err = NULL;
 
-    for (int round = 0; round < PUMP_ROUNDS && !d->done; round++) {
+    for (int round = 0; round < PUMP_ROUNDS && moved < PUMP_BUDGET && !d->done; round++) {
         ssize_t n;
 
         if (d->pre_off < d->pre_len) {
@@ -150,6 +225,7 @@ static int pump(struct pair *p, int i)
             }
             if (n > 0) {
                 d->in_pipe -= (size_t)n;
+                moved += (size_t)n;
                 r->st.bytes_spliced += (uint64_t)n;
                 continue;
             }
@@ -158,6 +234,7 @@ static int pump(struct pair *p, int i)
                      MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
                 d->buf_off += (size_t)n;
+                moved += (size_t)n;
                 r->st.bytes_copied += (uint64_t)n;
                 if (d->buf_off == d->buf_len)
                     d->buf_off = d->buf_len = 0;
@@ -170,6 +247,10 @@ static int pump(struct pair *p, int i)
             break;
         } else {
             /* nothing pending: read the source */
+            if (dir_pipe(s, d) != 0) {
+                err = "no memory for the read/write fallback";
+                break;
+            }
             if (!d->use_rw) {
                 n = splice(src, NULL, d->pipe[1], NULL, r->st.pipe_capacity,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -224,6 +305,7 @@ static int pump(struct pair *p, int i)
         return 1;
     }
     if (d->done) {
+        pipe_release(r, d); /* drained: nothing more will flow this way */
         event_del(p->ev_rd[i]);
         event_del(p->ev_wr[1 - i]);
         if (p->d[1 - i].done) {
@@ -240,6 +322,8 @@ wait:
         event_del(p->ev_rd[i]);
         event_add(p->ev_wr[1 - i], NULL);
     } else {
+        /* nothing in flight: the source has no more for now */
+        pipe_release(r, d);
         event_del(p->ev_wr[1 - i]);
         event_add(p->ev_rd[i], NULL);
     }
@@ -295,17 +379,8 @@ int pair_start(struct session *s, struct conn *a, struct conn *b)
         d->pipe[0] = d->pipe[1] = -1;
         if (take_leftover(d, i == 0 ? a : b) != 0)
             goto fail;
-        if (!r->cfg.force_rw && pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
-            if (r->st.pipe_capacity == 0)
-                r->st.pipe_capacity = pipe_capacity(d->pipe[0]);
-        } else {
-            d->pipe[0] = d->pipe[1] = -1;
+        if (r->cfg.force_rw) { /* else the pipe comes with the first input (dir_pipe) */
             d->use_rw = 1;
-            if (!r->cfg.force_rw) {
-                np_warn("srvd: session %s: no pipe for splice (%s); using read/write", s->sid,
-                        strerror(errno));
-                r->st.splice_fallbacks++;
-            }
             if ((d->buf = np_malloc(r->cfg.rw_buf)) == NULL)
                 goto fail;
         }
@@ -351,7 +426,7 @@ fail:
             event_free(p->ev_rd[i]);
         if (p->ev_wr[i])
             event_free(p->ev_wr[i]);
-        dir_free(&p->d[i]);
+        dir_free(r, &p->d[i]);
     }
     np_free(p);
     return NP_ERR_NOMEM;

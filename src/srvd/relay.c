@@ -26,6 +26,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define KC_MAX_ENTRIES   1024
 #define RL_MAX_SENDERS   4096
@@ -154,6 +157,7 @@ void relay_free(struct relay *r)
         event_free(r->ev_shutdown);
     if (r->ev_shutdown_done)
         event_free(r->ev_shutdown_done);
+    pump_pool_free(r);
     kc_free(r->kc);
     rl_free(r->rl);
     smap_free(r->sessions);
@@ -487,6 +491,16 @@ void session_close(struct session *s, const char *why)
     np_free(s->rvd_nonce);
     np_freezero_str(s->aes_key_b64);
     np_free(s);
+    if (!r->s_head) {
+        /* The last session is gone: close the pooled pipes and give the
+         * freed pages of its pairs back to the system, so that descriptors
+         * and RSS after a peak return to the idle level (glibc keeps freed
+         * heap memory otherwise). */
+        pump_pool_free(r);
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+    }
     shutdown_finish(r);
 }
 

@@ -36,6 +36,8 @@ struct ratelimit;
 #define RELAY_MAX_BIND 8
 /* Bytes a socket may send before it is authenticated (legacy and ESCR). */
 #define CONN_PREAUTH_MAX 4096
+/* Empty splice pipes kept for reuse by the next busy direction (pump.c). */
+#define RELAY_PIPE_POOL 64
 /* Longest session id we accept: ids become parts of atProtocol keys. */
 #define RELAY_SID_MAX 64
 
@@ -153,6 +155,9 @@ struct relay {
     struct smap *sessions;
     struct session *s_head;
     struct relay_stats st;
+    int pipe_pool[RELAY_PIPE_POOL][2]; /* idle empty splice pipes (pump.c) */
+    size_t n_pipe_pool;
+    int n_pipes;   /* splice pipes open (in use and pooled) */
     int next_port; /* cursor in the port range */
     uint64_t next_id;
     int shutting_down;
@@ -187,5 +192,7 @@ void conn_free(struct conn *c);
 int pair_start(struct session *s, struct conn *a, struct conn *b);
 /* Close both sockets of the pair and free it. */
 void pair_close(struct pair *p, const char *why);
+/* Close the relay's pooled pipes (relay_free). */
+void pump_pool_free(struct relay *r);
 
 #endif
