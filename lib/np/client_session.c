@@ -163,7 +163,11 @@ static void keygen_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (s->state != CS_WAIT)
         return;
-    if (s->eph) { /* made by the caller before connecting */
+    if (!s->eph && s->eph_wait) { /* being made by the caller meanwhile */
+        s->eph = s->eph_wait(s->eph_wait_data);
+        s->eph_wait = NULL;
+    }
+    if (s->eph) { /* made by the caller */
         np_client__maybe_request(s);
         return;
     }
@@ -271,6 +275,8 @@ int np_client_session_new(struct event_base *base, const struct np_client_config
     s->stdio_fd = c->stdio_fd;
     s->stdio = c->stdio_fd >= 0;
     s->eph = c->eph_key; /* ours from here on */
+    s->eph_wait = c->eph_wait;
+    s->eph_wait_data = c->eph_wait_data;
     *out = s;
     s = NULL;
     r = 0;

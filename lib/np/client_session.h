@@ -160,6 +160,13 @@ struct np_client_config {
      * np_client_session_new succeeds. NULL: generated on the loop right
      * after the first sends. */
     struct np_rsa_key *eph_key;
+    /* optional, when eph_key is NULL: called (once) at the moment the key is
+     * needed, i.e. after the ping and relay request went out; returns a key
+     * the session then owns, or NULL (the session makes one itself). Lets
+     * the caller make the key on another thread while the session connects
+     * and waits for its first answers. */
+    struct np_rsa_key *(*eph_wait)(void *data);
+    void *eph_wait_data;
     /* timeouts; 0 = the defaults above */
     int relay_timeout_ms, ping_timeout_ms, answer_timeout_ms, bridge_timeout_ms;
     struct evdns_base *dns; /* optional, for relay host names */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <pthread.h>
 
 #include "crypto/rsa.h"
 #include "np/client_list.h"
@@ -32,6 +33,17 @@
 #define CONNECT_MS   30000
 #define RESTART_MS   5000
 
+/* The ephemeral RSA-2048 key pair of the next session, generated on its own
+ * thread while the session connects to the atServer and waits for the
+ * ping and relay answers (it takes 0.1-0.3 s of CPU; on the loop it either
+ * delayed the start or blocked the loop past the atServer deadlines). */
+struct ephgen {
+    pthread_t th;
+    int started; /* th runs or has not been joined yet */
+    int rc;
+    struct np_rsa_key *key;
+};
+
 struct clientapp {
     const struct np_client_opts *o;
     const struct clientapp_env *env;
@@ -40,7 +52,7 @@ struct clientapp {
     struct np_client_io io;
     int attached;
     char *sk_uri;
-    struct np_rsa_key *eph; /* the next session's key pair, made before connecting */
+    struct ephgen eph; /* the next session's key pair, made on a thread */
     struct np_client_session *s;
     struct np_client_list *list;
     struct np_stdio_pipe *pipe;
@@ -192,14 +204,39 @@ static struct np_client_io thunks(struct clientapp *a)
 
 /* ------------------------------------------------------------ session */
 
-/* Make the next session's ephemeral key pair now, while no deadline runs:
- * it can take seconds of CPU on a busy machine and blocks the loop. On
- * failure the session makes it itself. */
+static void *eph_thread(void *arg)
+{
+    struct ephgen *g = arg;
+
+    g->rc = np_rsa_generate(&g->key);
+    return NULL;
+}
+
+/* Start making the next session's key pair. If the thread cannot start,
+ * the session makes the key itself on the loop. */
 static void make_eph(struct clientapp *a)
 {
-    if (a->eph || a->o->list_devices || np_rsa_generate(&a->eph) == 0)
+    if (a->eph.started || a->o->list_devices)
         return;
-    a->eph = NULL;
+    a->eph.key = NULL;
+    a->eph.rc = NP_ERR_INTERNAL;
+    if (pthread_create(&a->eph.th, NULL, eph_thread, &a->eph) == 0)
+        a->eph.started = 1;
+}
+
+/* np_client_config.eph_wait: the key once the thread is done (or NULL). */
+static struct np_rsa_key *eph_wait(void *data)
+{
+    struct clientapp *a = data;
+    struct np_rsa_key *k;
+
+    if (!a->eph.started)
+        return NULL;
+    pthread_join(a->eph.th, NULL);
+    a->eph.started = 0;
+    k = a->eph.rc == 0 ? a->eph.key : NULL;
+    a->eph.key = NULL;
+    return k;
 }
 
 static void start_session(struct clientapp *a);
@@ -341,7 +378,8 @@ static void start_session(struct clientapp *a)
         e->ping_timeout_ms > 0 ? e->ping_timeout_ms : o->daemon_ping_timeout_s * 1000;
     c.answer_timeout_ms = e->answer_timeout_ms;
     c.bridge_timeout_ms = e->bridge_timeout_ms;
-    c.eph_key = a->eph;
+    c.eph_wait = eph_wait;
+    c.eph_wait_data = a;
     c.io = thunks(a);
     c.ev.progress = ev_progress;
     c.ev.ready = ev_ready;
@@ -361,7 +399,6 @@ static void start_session(struct clientapp *a)
         stop(a, 1);
         return;
     }
-    a->eph = NULL; /* the session owns it now */
     if ((r = np_client_session_start(a->s)) != 0) {
         np_client_session_free(a->s);
         a->s = NULL;
@@ -601,7 +638,7 @@ static void cleanup(struct clientapp *a)
         event_free(a->sig_chld);
     if (a->base)
         event_base_free(a->base);
-    np_rsa_free(a->eph);
+    np_rsa_free(eph_wait(a)); /* a thread still making one is joined */
     np_free(a->sk_uri);
     if (a->report_fd >= 0)
         close(a->report_fd);
