@@ -17,10 +17,10 @@
 #      authorized, nobody ever connects to the relay session the client asked
 #      for; without -u the username record is not readable; --list-devices
 #      shows no device.
-# Ends with the leak checks of e2e_lib.sh. Scenario 2 runs first: it is the
-# first contact of @client with @device and @relay, and the first contact of
-# several clients at once loses notifications (a shared-key race, see the
-# e2e report); E2E_STRICT=1 runs scenario 1 first instead.
+# Ends with the leak checks of e2e_lib.sh. Scenario 2 runs first (the first
+# contact of @client with @device and @relay is then a single client's; the
+# shared-key race of several first contacts at once is fixed by sharedKeyEnc
+# and covered by e2e_concurrent); E2E_STRICT=1 runs scenario 1 first instead.
 set -u
 [ $# -eq 1 ] || {
   echo "usage: $0 BUILD_DIR" >&2
