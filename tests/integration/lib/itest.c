@@ -497,29 +497,9 @@ int itest_at_start_server(struct itest_at *e)
 
 int itest_at_start(struct itest_at *e)
 {
-    char portstr[16];
-    const char *argv[] = {itest_env("NP_ATDIRECTORY", "atdirectory"),
-                          "--bind",
-                          "127.0.0.1",
-                          "--port",
-                          portstr,
-                          "--cert",
-                          e->cert,
-                          "--key",
-                          e->key,
-                          "--db",
-                          e->dirdb,
-                          "--notfound-delay",
-                          "0",
-                          NULL};
+    int r = itest_at_start_directory(e);
 
-    snprintf(portstr, sizeof(portstr), "%d", e->dir_port);
-    if (itest_spawn(argv, e->dir_log, &e->dir_pid) != 0 ||
-        itest_wait_port("127.0.0.1", e->dir_port, e->dir_pid, 20000) != 0) {
-        itest_dump_file("atdirectory log", e->dir_log);
-        return NP_ERR_IO;
-    }
-    return itest_at_start_server(e);
+    return r != 0 ? r : itest_at_start_server(e);
 }
 
 int itest_at_provision(struct itest_at *e, const char *atsign, const char *cram,
