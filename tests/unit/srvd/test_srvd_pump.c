@@ -177,11 +177,14 @@ struct stall {
     int ms;
 };
 
-/* The writer has queued data it could not send for `ms` milliseconds. */
+/* The writer has sent something, still has data to send, and has sent
+ * nothing for `ms` milliseconds. (It need not have seen EAGAIN: a send that
+ * fills the socket buffer exactly leaves it waiting for EPOLLOUT instead.) */
 static int writer_stalled(void *arg)
 {
     struct stall *s = arg;
-    return !tp_sent_all(s->p) && s->p->eagain > 0 && np_mono_ms() - s->p->last_tx_ms >= s->ms;
+    return !tp_sent_all(s->p) && s->p->last_tx_ms != 0 &&
+           np_mono_ms() - s->p->last_tx_ms >= (int64_t)s->ms;
 }
 
 static uint64_t read_sysctl_max(const char *path)
