@@ -71,7 +71,8 @@ static int wrap(EVP_PKEY *p, int has_private, struct np_rsa_key **out)
     return 0;
 }
 
-int np_rsa_generate(struct np_rsa_key **out)
+/* A 2048-bit key pair of `primes` primes (2, or 3 with a fallback to 2). */
+static int generate(int primes, struct np_rsa_key **out)
 {
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *p = NULL;
@@ -81,10 +82,25 @@ int np_rsa_generate(struct np_rsa_key **out)
         return NP_ERR_INVAL;
     *out = NULL;
     if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-        EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) != 1 ||
-        EVP_PKEY_generate(ctx, &p) != 1) {
+        EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) != 1) {
         r = fail(NP_ERR_CRYPTO);
         goto out;
+    }
+    if (primes > 2 && EVP_PKEY_CTX_set_rsa_keygen_primes(ctx, primes) != 1) {
+        ERR_clear_error(); /* refused by this provider: two primes then */
+        if (EVP_PKEY_CTX_set_rsa_keygen_primes(ctx, 2) != 1) {
+            r = fail(NP_ERR_CRYPTO);
+            goto out;
+        }
+    }
+    if (EVP_PKEY_generate(ctx, &p) != 1) {
+        if (primes == 2) {
+            r = fail(NP_ERR_CRYPTO);
+            goto out;
+        }
+        ERR_clear_error(); /* the provider refused at generation time */
+        EVP_PKEY_CTX_free(ctx);
+        return generate(2, out);
     }
     if ((r = wrap(p, 1, out)) != 0)
         goto out;
@@ -94,6 +110,16 @@ out:
     EVP_PKEY_free(p);
     EVP_PKEY_CTX_free(ctx);
     return r;
+}
+
+int np_rsa_generate(struct np_rsa_key **out)
+{
+    return generate(2, out);
+}
+
+int np_rsa_generate_session(struct np_rsa_key **out)
+{
+    return generate(3, out);
 }
 
 /* Base64 text -> DER bytes, bounded. */

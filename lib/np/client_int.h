@@ -53,10 +53,11 @@ struct np_client_session {
     int state;
     char sid[NP_UUID_STR_LEN + 1];
     char client_nonce[32];
-    char *escr_key_b64;                         /* relayAuthAesKey when ESCR (secret) */
-    struct np_rsa_key *eph;                     /* ephemeral session key pair */
-    struct np_rsa_key *(*eph_wait)(void *data); /* np_client_config.eph_wait */
-    void *eph_wait_data;
+    char *escr_key_b64;                                   /* relayAuthAesKey when ESCR (secret) */
+    struct np_rsa_key *eph;                               /* ephemeral session key pair */
+    int (*eph_take)(void *data, struct np_rsa_key **key); /* np_client_config.eph_take */
+    void *eph_take_data;
+    int keygen_armed; /* the first sends went out: the key may be taken */
     struct np_relay_answer *relay_ans;
     struct np_device_info *info;
     int ping_timed_out;

@@ -163,20 +163,31 @@ static void keygen_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (s->state != CS_WAIT)
         return;
-    if (!s->eph && s->eph_wait) { /* being made by the caller meanwhile */
-        s->eph = s->eph_wait(s->eph_wait_data);
-        s->eph_wait = NULL;
+    if (!s->eph && s->eph_take) { /* being made by the caller meanwhile */
+        struct np_rsa_key *k = NULL;
+
+        r = s->eph_take(s->eph_take_data, &k);
+        if (r == NP_AGAIN)
+            return; /* np_client_session_eph_ready() comes back here */
+        s->eph_take = NULL;
+        s->eph = r == 0 ? k : NULL;
     }
     if (s->eph) { /* made by the caller */
         np_client__maybe_request(s);
         return;
     }
-    if ((r = np_rsa_generate(&s->eph)) != 0) {
+    if ((r = np_rsa_generate_session(&s->eph)) != 0) {
         np_client__fail(s, r, "Cannot generate the session key pair", np_strerror(r), NULL);
         return;
     }
     np_client__progress(s, NP_LOG_DEBUG, "Generated the ephemeral RSA-2048 session key pair");
     np_client__maybe_request(s);
+}
+
+void np_client_session_eph_ready(struct np_client_session *s)
+{
+    if (s && !s->eph && s->eph_take && s->keygen_armed)
+        keygen_cb(-1, 0, s);
 }
 
 static void arm(struct event *ev, int ms)
@@ -275,8 +286,8 @@ int np_client_session_new(struct event_base *base, const struct np_client_config
     s->stdio_fd = c->stdio_fd;
     s->stdio = c->stdio_fd >= 0;
     s->eph = c->eph_key; /* ours from here on */
-    s->eph_wait = c->eph_wait;
-    s->eph_wait_data = c->eph_wait_data;
+    s->eph_take = c->eph_take;
+    s->eph_take_data = c->eph_take_data;
     *out = s;
     s = NULL;
     r = 0;
@@ -378,6 +389,7 @@ int np_client_session_start(struct np_client_session *s)
     arm(s->relay_timer, s->relay_timeout_ms);
     arm(s->ping_timer, s->ping_timeout_ms);
     arm(s->keygen_ev, 0); /* RSA key generation takes a while: after the sends */
+    s->keygen_armed = 1;
     return 0;
 fail:
     stop_timers(s);

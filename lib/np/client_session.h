@@ -160,13 +160,16 @@ struct np_client_config {
      * np_client_session_new succeeds. NULL: generated on the loop right
      * after the first sends. */
     struct np_rsa_key *eph_key;
-    /* optional, when eph_key is NULL: called (once) at the moment the key is
-     * needed, i.e. after the ping and relay request went out; returns a key
-     * the session then owns, or NULL (the session makes one itself). Lets
-     * the caller make the key on another thread while the session connects
-     * and waits for its first answers. */
-    struct np_rsa_key *(*eph_wait)(void *data);
-    void *eph_wait_data;
+    /* optional, when eph_key is NULL: lets the caller make the key on
+     * another thread while the session connects and waits for its first
+     * answers, without ever blocking the loop. Called after the ping and
+     * relay request went out and again after each
+     * np_client_session_eph_ready(): returns 0 with *key (the session owns
+     * it), NP_AGAIN while the key is still being made (the caller then calls
+     * np_client_session_eph_ready() once it is), or any other error (the
+     * session makes a key itself on the loop). */
+    int (*eph_take)(void *data, struct np_rsa_key **key);
+    void *eph_take_data;
     /* timeouts; 0 = the defaults above */
     int relay_timeout_ms, ping_timeout_ms, answer_timeout_ms, bridge_timeout_ms;
     struct evdns_base *dns; /* optional, for relay host names */
@@ -203,6 +206,10 @@ int np_client_session_notification(struct np_client_session *s, const char *from
                                    const char *value, size_t len);
 
 /* The session id (lower-case UUID v4), fixed at creation. */
+/* The caller's key thread (np_client_config.eph_take) has finished: the
+ * session takes the key at once (from the loop, never blocking). Safe to
+ * call in any state; does nothing once the session has its key. */
+void np_client_session_eph_ready(struct np_client_session *s);
 const char *np_client_session_id(const struct np_client_session *s);
 /* The bridge's counters (zeros before ready). */
 void np_client_session_stats(const struct np_client_session *s, struct np_bridge_stats *st);

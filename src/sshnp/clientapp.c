@@ -36,12 +36,17 @@
 /* The ephemeral RSA-2048 key pair of the next session, generated on its own
  * thread while the session connects to the atServer and waits for the
  * ping and relay answers (it takes 0.1-0.3 s of CPU; on the loop it either
- * delayed the start or blocked the loop past the atServer deadlines). */
+ * delayed the start or blocked the loop past the atServer deadlines). The
+ * thread writes one byte to a pipe when it is done; the loop then joins it
+ * (at once) and hands the key to the session: the loop never waits. */
 struct ephgen {
     pthread_t th;
     int started; /* th runs or has not been joined yet */
+    int done;    /* joined: rc and key are final */
     int rc;
     struct np_rsa_key *key;
+    int fd[2]; /* the thread's "done" pipe (-1: none) */
+    struct event *ev;
 };
 
 struct clientapp {
@@ -207,36 +212,97 @@ static struct np_client_io thunks(struct clientapp *a)
 static void *eph_thread(void *arg)
 {
     struct ephgen *g = arg;
+    const char one = 1;
 
-    g->rc = np_rsa_generate(&g->key);
+    g->rc = np_rsa_generate_session(&g->key);
+    while (write(g->fd[1], &one, 1) < 0 && errno == EINTR)
+        ;
     return NULL;
+}
+
+/* Join the key thread (it has finished, or is about to). */
+static void eph_join(struct ephgen *g)
+{
+    char buf[8];
+
+    if (!g->started)
+        return;
+    pthread_join(g->th, NULL);
+    g->started = 0;
+    g->done = 1;
+    while (read(g->fd[0], buf, sizeof(buf)) > 0)
+        ;
+}
+
+/* The thread said it is done: join it, give the session its key. */
+static void eph_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct clientapp *a = arg;
+
+    (void)fd;
+    (void)what;
+    eph_join(&a->eph);
+    if (a->s)
+        np_client_session_eph_ready(a->s);
 }
 
 /* Start making the next session's key pair. If the thread cannot start,
  * the session makes the key itself on the loop. */
 static void make_eph(struct clientapp *a)
 {
-    if (a->eph.started || a->o->list_devices)
+    struct ephgen *g = &a->eph;
+
+    if (g->started || a->o->list_devices)
         return;
-    a->eph.key = NULL;
-    a->eph.rc = NP_ERR_INTERNAL;
-    if (pthread_create(&a->eph.th, NULL, eph_thread, &a->eph) == 0)
-        a->eph.started = 1;
+    np_rsa_free(g->key);
+    g->key = NULL;
+    g->done = 0;
+    g->rc = NP_ERR_INTERNAL;
+    if (g->fd[0] < 0) {
+        if (pipe2(g->fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+            g->fd[0] = g->fd[1] = -1;
+            return;
+        }
+        if ((g->ev = event_new(a->base, g->fd[0], EV_READ | EV_PERSIST, eph_done_cb, a)) == NULL ||
+            event_add(g->ev, NULL) != 0)
+            return;
+    }
+    if (g->ev && pthread_create(&g->th, NULL, eph_thread, g) == 0)
+        g->started = 1;
 }
 
-/* np_client_config.eph_wait: the key once the thread is done (or NULL). */
-static struct np_rsa_key *eph_wait(void *data)
+/* np_client_config.eph_take: the key once the thread is done. */
+static int eph_take(void *data, struct np_rsa_key **key)
 {
     struct clientapp *a = data;
-    struct np_rsa_key *k;
+    struct ephgen *g = &a->eph;
 
-    if (!a->eph.started)
-        return NULL;
-    pthread_join(a->eph.th, NULL);
-    a->eph.started = 0;
-    k = a->eph.rc == 0 ? a->eph.key : NULL;
-    a->eph.key = NULL;
-    return k;
+    *key = NULL;
+    if (g->started)
+        return NP_AGAIN;
+    if (!g->done)
+        return NP_ERR_NOTFOUND; /* no thread: the session makes the key */
+    g->done = 0;
+    if (g->rc != 0)
+        return g->rc;
+    *key = g->key;
+    g->key = NULL;
+    return 0;
+}
+
+/* Join a thread still running, free its key, close the pipe. */
+static void eph_free(struct ephgen *g)
+{
+    eph_join(g);
+    np_rsa_free(g->key);
+    g->key = NULL;
+    if (g->ev)
+        event_free(g->ev);
+    g->ev = NULL;
+    for (int i = 0; i < 2; i++)
+        if (g->fd[i] >= 0)
+            close(g->fd[i]);
+    g->fd[0] = g->fd[1] = -1;
 }
 
 static void start_session(struct clientapp *a);
@@ -378,8 +444,8 @@ static void start_session(struct clientapp *a)
         e->ping_timeout_ms > 0 ? e->ping_timeout_ms : o->daemon_ping_timeout_s * 1000;
     c.answer_timeout_ms = e->answer_timeout_ms;
     c.bridge_timeout_ms = e->bridge_timeout_ms;
-    c.eph_wait = eph_wait;
-    c.eph_wait_data = a;
+    c.eph_take = eph_take;
+    c.eph_take_data = a;
     c.io = thunks(a);
     c.ev.progress = ev_progress;
     c.ev.ready = ev_ready;
@@ -636,9 +702,9 @@ static void cleanup(struct clientapp *a)
         event_free(a->sig_term);
     if (a->sig_chld)
         event_free(a->sig_chld);
+    eph_free(&a->eph); /* a thread still making one is joined */
     if (a->base)
         event_base_free(a->base);
-    np_rsa_free(eph_wait(a)); /* a thread still making one is joined */
     np_free(a->sk_uri);
     if (a->report_fd >= 0)
         close(a->report_fd);
@@ -694,6 +760,7 @@ int clientapp_run(const struct np_client_opts *o, const struct clientapp_env *en
     a.out = env->out ? env->out : stdout;
     a.err = env->err ? env->err : stderr;
     a.report_fd = -1;
+    a.eph.fd[0] = a.eph.fd[1] = -1;
     a.local_port = o->local_port;
     a.status = 1;
     signal(SIGPIPE, SIG_IGN);

@@ -35,6 +35,7 @@
 #   ENV_EXTRA_ATSIGNS="@a @b"  more atSigns on the same atserver, activated
 #                              like the others: keys $ENV_KEYS_<name>, port
 #                              $ENV_PORT_<name> (name = atSign without @)
+#   ENV_ATSERVER_ARGS=(...)    appended to atserver's command line
 #   ENV_SRVD_ARGS=(...)        appended to srvd's command line
 #   ENV_SSHNPD_ARGS=(...)      appended to sshnpd's command line
 #   ENV_SSHD_SKIP_BASHRC=1     remote commands skip ~/.bashrc (sshd SetEnv
@@ -308,7 +309,8 @@ env__atsigns() {
 
   ENV_ATSERVER_PORTS="${ports[*]}"
   ENV_ATSERVER_CMD=("$ENV_ATSERVER" run --data-dir "$ENV_DIR/atserver" --cert "$ENV_CERT"
-    --key "$ENV_KEY" --bind 127.0.0.1 --root-domain "$ENV_ROOT" --ca-file "$ENV_CA")
+    --key "$ENV_KEY" --bind 127.0.0.1 --root-domain "$ENV_ROOT" --ca-file "$ENV_CA"
+    ${ENV_ATSERVER_ARGS[@]+"${ENV_ATSERVER_ARGS[@]}"})
   env_spawn atserver "${ENV_ATSERVER_CMD[@]}"
   env__wait_atserver 20 || return 1
   list=${ENV_ATSERVER_PORTS// /,}

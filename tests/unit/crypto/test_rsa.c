@@ -482,6 +482,62 @@ static void test_openssl_generated_key(void **state)
     np_free(b);
 }
 
+/* The session (ephemeral) key: three primes, an ordinary RSA-2048 public
+ * key, and it works both ways with us and with the openssl tool. */
+static void test_session_key(void **state)
+{
+    struct fix *f = *state;
+    const char *msg = "EBESExQVFhcYGRobHB0eHw==";
+    struct np_rsa_key *k = NULL, *pub = NULL;
+    char *pub_b64 = NULL, *ctb64 = NULL, *privp = th_path(f->dir, "priv.pem");
+    char *txtp = th_path(f->dir, "priv.txt"), *msgp = th_path(f->dir, "msg.bin");
+    char *ctp = th_path(f->dir, "ct.bin"), *pubp = th_path(f->dir, "pub.pem");
+    unsigned char *pt = NULL, *txt, *oct;
+    size_t pn = 0, tn = 0, on = 0;
+
+    assert_int_equal(np_rsa_generate_session(NULL), NP_ERR_INVAL);
+    assert_int_equal(np_rsa_generate_session(&k), 0);
+    assert_int_equal(np_rsa_public_b64(k, &pub_b64), 0);
+    assert_int_equal(strlen(pub_b64), 392); /* SPKI of a 2048-bit modulus */
+    assert_int_equal(np_rsa_from_public_b64(pub_b64, &pub), 0);
+    assert_int_equal(np_rsa_match(k, pub), 1);
+    /* what a daemon does with it: wrap a B64 key text; we unwrap */
+    assert_int_equal(np_rsa_encrypt_b64(pub, msg, strlen(msg), &ctb64), 0);
+    assert_int_equal(np_rsa_decrypt_b64(k, ctb64, &pt, &pn), 0);
+    assert_int_equal(pn, strlen(msg));
+    assert_memory_equal(pt, msg, pn);
+    np_freezero(pt, pn + 1);
+    /* openssl sees a 2048-bit key with a third prime and encrypts to it */
+    write_pem_pair(f, k);
+    assert_int_equal(th_openssl("pkey", "-in", privp, "-text", "-noout", "-out", txtp, NULL), 0);
+    txt = th_read_file(txtp, &tn);
+    assert_non_null(txt);
+    assert_non_null(strstr((char *)txt, "2048 bit"));
+    assert_non_null(strstr((char *)txt, "prime3:"));
+    free(txt);
+    assert_int_equal(th_write_file(msgp, msg, strlen(msg), 0600), 0);
+    assert_int_equal(th_openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pubp, "-pkeyopt",
+                                "rsa_padding_mode:pkcs1", "-in", msgp, "-out", ctp, NULL),
+                     0);
+    oct = th_read_file(ctp, &on);
+    assert_non_null(oct);
+    assert_int_equal(on, 256);
+    assert_int_equal(np_rsa_decrypt(k, oct, on, &pt, &pn), 0);
+    assert_int_equal(pn, strlen(msg));
+    assert_memory_equal(pt, msg, pn);
+    np_freezero(pt, pn + 1);
+    free(oct);
+    np_free(ctb64);
+    np_free(pub_b64);
+    np_rsa_free(pub);
+    np_rsa_free(k);
+    free(privp);
+    free(txtp);
+    free(msgp);
+    free(ctp);
+    free(pubp);
+}
+
 static void test_alloc_failure(void **state)
 {
     struct fix *f = *state;
@@ -521,7 +577,7 @@ int main(void)
         cmocka_unit_test(test_encrypt_decrypt),    cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_wrong_key_types),    cmocka_unit_test(test_openssl_signatures),
         cmocka_unit_test(test_openssl_encryption), cmocka_unit_test(test_openssl_generated_key),
-        cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_session_key),        cmocka_unit_test(test_alloc_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

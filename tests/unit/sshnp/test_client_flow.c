@@ -187,6 +187,71 @@ static void test_sshnp_given_ephemeral_key(void **state)
     np_free(pub);
 }
 
+/* A key made on the caller's thread that is not ready when the session
+ * first asks: the session waits (eph_take says NP_AGAIN, the loop keeps
+ * running and takes the ping and relay answers) and sends its request once
+ * the caller says the key is there (np_client_session_eph_ready). */
+struct late_eph {
+    struct np_rsa_key *key;
+    int ready, asked_early, taken;
+    struct event *ev;
+};
+static struct late_eph late;
+
+static int late_take(void *data, struct np_rsa_key **key)
+{
+    struct late_eph *l = data;
+
+    *key = NULL;
+    if (!l->ready) {
+        l->asked_early++;
+        return NP_AGAIN;
+    }
+    l->taken++;
+    *key = l->key;
+    l->key = NULL;
+    return 0;
+}
+
+static void late_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    late.ready = 1;
+    np_client_session_eph_ready(H.s);
+}
+
+static void with_late_eph(struct np_client_config *c)
+{
+    struct timeval tv = {0, 300 * 1000};
+
+    c->eph_take = late_take;
+    c->eph_take_data = &late;
+    late.ev = evtimer_new(H.base, late_ready_cb, NULL);
+    assert_non_null(late.ev);
+    evtimer_add(late.ev, &tv);
+}
+
+static void test_sshnp_ephemeral_key_ready_late(void **state)
+{
+    char *pub = NULL;
+
+    (void)state;
+    memset(&late, 0, sizeof(late));
+    assert_int_equal(np_rsa_generate_session(&late.key), 0);
+    assert_int_equal(np_rsa_public_b64(late.key, &pub), 0);
+    ssh_session(&H, with_late_eph);
+    assert_int_equal(H.ready, 1);
+    assert_true(late.asked_early >= 1); /* it asked before the key existed ... */
+    assert_int_equal(late.taken, 1);    /* ... and took it exactly once */
+    assert_non_null(H.req);
+    assert_string_equal(H.req->client_ephemeral_pk, pub);
+    roundtrip(&H, 64 * KiB, 6); /* the answer was unwrapped with that key */
+    event_free(late.ev);
+    np_free(pub);
+}
+
 static void test_first_relay_answer_wins(void **state)
 {
     (void)state;
@@ -647,6 +712,7 @@ int main(void)
         T(test_sshnp_twin_asked_single_given),
         T(test_sshnp_csv_answer),
         T(test_sshnp_given_ephemeral_key),
+        T(test_sshnp_ephemeral_key_ready_late),
         T(test_first_relay_answer_wins),
         T(test_sshnp_escr),
         T(test_sshnp_escr_needs_autodetect),
