@@ -193,7 +193,7 @@ static void round_trip(const struct rt *o)
     assert_non_null(st.client);
     st.cd = &cd;
     st.dd = &dd;
-    assert_int_equal(tb_run_until(base, rt_finished, &st, 9000), 0);
+    assert_int_equal(tb_run_until(base, rt_finished, &st, 60000), 0);
 
     /* Every byte came back unchanged. */
     assert_true(tb_client_ok(st.client));
