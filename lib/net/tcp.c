@@ -9,11 +9,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,6 +171,77 @@ int net_tcp_set_keepalive(int fd, int idle_s, int intvl_s, int count)
     if (intvl_s > 0 && setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl_s, sizeof(intvl_s)) != 0)
         return NP_ERR_IO;
     if (count > 0 && setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count)) != 0)
+        return NP_ERR_IO;
+    return 0;
+}
+
+/* NP_TCP_KEEPALIVE parsed once: idle, interval, count; idle 0 = off. */
+static int ka_loaded, ka_idle = NET_TCP_KEEPIDLE_S, ka_intvl = NET_TCP_KEEPINTVL_S,
+                      ka_cnt = NET_TCP_KEEPCNT;
+
+static void ka_load(void)
+{
+    const char *e = getenv("NP_TCP_KEEPALIVE"), *p;
+    int64_t v[3];
+    char esc[96];
+    int n = 0;
+
+    ka_loaded = 1;
+    ka_idle = NET_TCP_KEEPIDLE_S;
+    ka_intvl = NET_TCP_KEEPINTVL_S;
+    ka_cnt = NET_TCP_KEEPCNT;
+    if (!e || !*e)
+        return;
+    if (strcmp(e, "0") == 0) {
+        ka_idle = 0;
+        return;
+    }
+    for (p = e; n < 3; n++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+        if (np_parse_i64n(p, len, 1, n < 2 ? 3600 : NET_TCP_KEEPCNT_MAX, &v[n]) != 0 ||
+            (n < 2) != (comma != NULL))
+            goto bad;
+        p = comma ? comma + 1 : p + len;
+    }
+    ka_idle = (int)v[0];
+    ka_intvl = (int)v[1];
+    ka_cnt = (int)v[2];
+    return;
+bad:
+    np_warn("NP_TCP_KEEPALIVE=\"%s\" ignored: want IDLE,INTERVAL,COUNT (1..3600, 1..3600, "
+            "1..127) or 0",
+            np_log_escape(esc, sizeof(esc), e, strlen(e)));
+}
+
+void net_tcp__keepalive_reload(void)
+{
+    ka_loaded = 0;
+}
+
+int net_tcp_dead_peer_timeout_s(void)
+{
+    if (!ka_loaded)
+        ka_load();
+    return ka_idle == 0 ? 0 : ka_idle + ka_intvl * ka_cnt;
+}
+
+int net_tcp_set_dead_peer_detection(int fd)
+{
+    int user_ms;
+
+    if (!ka_loaded)
+        ka_load();
+    if (ka_idle == 0)
+        return 0;
+    if (net_tcp_set_keepalive(fd, ka_idle, ka_intvl, ka_cnt) != 0)
+        return NP_ERR_IO;
+    /* the kernel takes an int of ms: the largest total (3600 + 3600 * 127 s)
+     * fits */
+    _Static_assert((3600 + 3600LL * NET_TCP_KEEPCNT_MAX) * 1000 <= INT_MAX, "user timeout");
+    user_ms = (ka_idle + ka_intvl * ka_cnt) * 1000;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms)) != 0)
         return NP_ERR_IO;
     return 0;
 }

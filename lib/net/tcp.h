@@ -48,6 +48,27 @@ int net_tcp_set_nodelay(int fd, int on);
  * every intvl_s seconds, giving up after count probes (values <= 0 keep the
  * system defaults). */
 int net_tcp_set_keepalive(int fd, int idle_s, int intvl_s, int count);
+/* Dead-peer detection for long-lived data connections (relay sockets):
+ * SO_KEEPALIVE (first probe after NET_TCP_KEEPIDLE_S of silence, then one
+ * every NET_TCP_KEEPINTVL_S, giving up after NET_TCP_KEEPCNT unanswered) and
+ * TCP_USER_TIMEOUT of the same total, so that a peer that vanished without a
+ * FIN or RST (host gone, link cut) is noticed whether or not data is in
+ * flight: the socket then fails with ETIMEDOUT. A live but idle or slow peer
+ * answers the probes and is never cut. The environment variable
+ * NP_TCP_KEEPALIVE="IDLE,INTVL,COUNT" (seconds 1..3600, seconds 1..3600,
+ * probes 1..NET_TCP_KEEPCNT_MAX, the kernel's limit) overrides the defaults
+ * (tests use it); "0" turns the detection off. An invalid value is ignored
+ * with one warning. The variable is read at the first call only.
+ * 0 or NP_ERR_IO. */
+#define NET_TCP_KEEPIDLE_S  30
+#define NET_TCP_KEEPINTVL_S 10
+#define NET_TCP_KEEPCNT     3
+#define NET_TCP_KEEPCNT_MAX 127
+int net_tcp_set_dead_peer_detection(int fd);
+/* Seconds after which net_tcp_set_dead_peer_detection gives a silent peer
+ * up (IDLE + INTVL * COUNT, from NP_TCP_KEEPALIVE or the defaults), for
+ * error messages; 0 when the detection is off. */
+int net_tcp_dead_peer_timeout_s(void);
 /* Port of the local end (e.g. after binding port 0). */
 int net_tcp_local_port(int fd, int *port);
 
@@ -61,5 +82,12 @@ char *net_tcp_peer_str(int fd, char *dst, size_t size);
  * sockets calls this once at start-up: OpenSSL writes with write(2), so a
  * peer that went away would otherwise kill the process. */
 void net_ignore_sigpipe(void);
+
+/* ---- for tests only ---------------------------------------------------- */
+
+/* Forget the parsed NP_TCP_KEEPALIVE: the next net_tcp_set_dead_peer_detection
+ * reads the variable again (defaults when unset or invalid). Not thread-safe;
+ * production code never calls it. */
+void net_tcp__keepalive_reload(void);
 
 #endif

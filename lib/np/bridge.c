@@ -17,6 +17,7 @@
 #include "crypto/aes.h"
 #include "crypto/b64.h"
 #include "crypto/rand.h"
+#include "net/tcp.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -543,6 +544,9 @@ static void rc_connected(struct bconn *c, struct bufferevent *bev, const char *d
         return;
     }
     rc->bev = bev;
+    /* a relay whose host vanished without a FIN must not hold the session */
+    if (bufferevent_getfd(bev) >= 0)
+        net_tcp_set_dead_peer_detection(bufferevent_getfd(bev));
     switch (b->auth) {
     case NP_BRIDGE_AUTH_LINE:
         rc->state = RC_FLUSH;
@@ -816,10 +820,31 @@ static void pair_write_cb(struct bufferevent *dst, void *arg)
         (void)pair_flush_shut(p, dst_local);
 }
 
+/* The relay socket failed with ETIMEDOUT: the relay's host answered neither
+ * data nor keep-alive probes (net_tcp_set_dead_peer_detection), e.g. it
+ * vanished without a FIN. Say so, with its address, rather than a bare
+ * "Connection timed out". */
+void np_bridge__relay_silent_detail(const struct np_bridge *b, char *dst, size_t size)
+{
+    int secs = net_tcp_dead_peer_timeout_s();
+
+    if (secs > 0)
+        snprintf(dst, size,
+                 "relay connection lost: no answer from %s:%d for %d s (relay host gone or "
+                 "unreachable?)",
+                 b->relay_host, b->relay_port, secs);
+    else
+        snprintf(dst, size,
+                 "relay connection lost: no answer from %s:%d (timed out; relay host gone or "
+                 "unreachable?)",
+                 b->relay_host, b->relay_port);
+}
+
 static void pair_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct np_bpair *p = arg;
     int from_local = bev == p->local;
+    int err = EVUTIL_SOCKET_ERROR(); /* before anything else can change errno */
     char detail[NP_BRIDGE_DETAIL_MAX];
 
     if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
@@ -847,8 +872,11 @@ static void pair_event_cb(struct bufferevent *bev, short what, void *arg)
                 "closed; closing it",
                 p->id, from_local ? "local" : "relay", p->b->timeout_ms,
                 p->eof_local ? "local" : "relay");
-    snprintf(detail, sizeof(detail), "%s connection: %s", from_local ? "local" : "relay",
-             (what & BEV_EVENT_ERROR) ? strerror(EVUTIL_SOCKET_ERROR()) : "timeout");
+    if ((what & BEV_EVENT_ERROR) && !from_local && err == ETIMEDOUT)
+        np_bridge__relay_silent_detail(p->b, detail, sizeof(detail));
+    else
+        snprintf(detail, sizeof(detail), "%s connection: %s", from_local ? "local" : "relay",
+                 (what & BEV_EVENT_ERROR) ? strerror(err) : "timeout");
     pair_set_reason(p, from_local ? NP_BRIDGE_LOCAL_CLOSED : NP_BRIDGE_RELAY_CLOSED, detail);
     pair_close(p, p->reason, p->detail);
 }

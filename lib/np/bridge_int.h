@@ -100,6 +100,11 @@ int np_bridge__pair_add(struct np_bridge *b, evutil_socket_t fd, const struct np
  * mode, the control channel is up). */
 void np_bridge__queue_kick(struct np_bridge *b);
 
+/* The text for a relay socket that failed with ETIMEDOUT (its host answered
+ * neither data nor keep-alive probes): "relay connection lost: no answer
+ * from HOST:PORT for N s (...)". */
+void np_bridge__relay_silent_detail(const struct np_bridge *b, char *dst, size_t size);
+
 /* End the bridge: close everything, then report through on_done. */
 void np_bridge__finish(struct np_bridge *b, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -347,12 +348,17 @@ static void ctl_read_cb(struct bufferevent *bev, void *arg)
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct np_bridge *b = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    char detail[256];
 
-    if (what & BEV_EVENT_EOF)
+    if (what & BEV_EVENT_EOF) {
         np_bridge__finish(b, NP_BRIDGE_CONTROL_CLOSED, "control connection closed by the relay");
-    else
-        np_bridge__finish(b, NP_BRIDGE_CONTROL_CLOSED, "control connection: %s",
-                          strerror(EVUTIL_SOCKET_ERROR()));
+    } else if (err == ETIMEDOUT) {
+        np_bridge__relay_silent_detail(b, detail, sizeof(detail));
+        np_bridge__finish(b, NP_BRIDGE_CONTROL_CLOSED, "control connection: %s", detail);
+    } else {
+        np_bridge__finish(b, NP_BRIDGE_CONTROL_CLOSED, "control connection: %s", strerror(err));
+    }
 }
 
 static void ctl_ready_cb(struct np_rconn *rc, struct bufferevent *bev, int reason,

@@ -24,6 +24,7 @@
  * any error.
  */
 #include "srvd_int.h"
+#include "net/tcp.h"
 #include "util/alloc.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -398,8 +399,11 @@ int pair_start(struct session *s, struct conn *a, struct conn *b)
     }
     /* the fds belong to the pair now */
     a->fd = b->fd = -1;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         setsockopt(p->fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        /* a side whose host vanished without a FIN must not hold the pair */
+        net_tcp_set_dead_peer_detection(p->fd[i]);
+    }
     p->next = s->pairs;
     if (s->pairs)
         s->pairs->prev = p;
