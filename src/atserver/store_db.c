@@ -101,6 +101,8 @@ int store_stmt(struct store_db *d, size_t idx, sqlite3_stmt **out)
     *out = NULL;
     if (idx >= d->nstmt)
         return NP_ERR_INTERNAL;
+    if (d->db == NULL) /* a reopen failed (reopen_if_writable) */
+        return NP_ERR_IO;
     if (d->stmt[idx] == NULL && (r = prepare(d->db, d->sql[idx], &d->stmt[idx])) != 0)
         return r;
     store_reset(d->stmt[idx]);
@@ -178,19 +180,24 @@ static int tx_run(struct store_db *d, int which)
 {
     int r;
 
+    if (d->db == NULL) /* a reopen failed (reopen_if_writable) */
+        return NP_ERR_IO;
     if (d->tx[which] == NULL && (r = prepare(d->db, tx_sql[which], &d->tx[which])) != 0)
         return r;
     return store_exec(d, d->tx[which], tx_sql[which]);
 }
 
+static void reopen_if_writable(struct store_db *d);
+
 int store_begin(struct store_db *d)
 {
+    reopen_if_writable(d);
     return tx_run(d, 0);
 }
 
 void store_rollback(struct store_db *d)
 {
-    if (sqlite3_get_autocommit(d->db))
+    if (d->db == NULL || sqlite3_get_autocommit(d->db))
         return; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
     if (tx_run(d, 2) != 0)
         np_error("store: rollback failed");
@@ -493,10 +500,88 @@ out:
     return r;
 }
 
+/* ---- reopening after the folder was read-only ---------------------------- */
+
+/* Every open handle (store_int.h: single-threaded). */
+static struct store_db *handles;
+
+/* Fell back to read-only at open (file, folder or mount read-only)? */
+static int fell_back(const struct store_db *d)
+{
+    return d->readonly && !(d->flags & KS_OPEN_READONLY);
+}
+
+/* May this process write the folder, the file, and its -wal and -shm where
+ * they exist? (access(2) also reports a read-only mount, EROFS.) */
+static int writable_now(const struct store_db *d)
+{
+    static const char *const ext[2] = {"-wal", "-shm"};
+    char p[4200];
+
+    if (access(d->dir, W_OK) != 0 || access(d->path, W_OK) != 0)
+        return 0;
+    for (int i = 0; i < 2; i++)
+        if (np_str_fmt(p, sizeof(p), "%s%s", d->path, ext[i]) != 0 ||
+            (access(p, F_OK) == 0 && access(p, W_OK) != 0))
+            return 0;
+    return 1;
+}
+
+static void close_conn(struct store_db *d)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; d->stmt && i < d->nstmt; i++) {
+        sqlite3_finalize(d->stmt[i]);
+        d->stmt[i] = NULL;
+    }
+    for (i = 0; i < 3; i++) {
+        sqlite3_finalize(d->tx[i]);
+        d->tx[i] = NULL;
+    }
+    if (d->db && (rc = sqlite3_close(d->db)) != SQLITE_OK)
+        np_error("store: close: sqlite %d", rc);
+    d->db = NULL;
+}
+
+/* d fell back to read-only: once the folder is writable, close every such
+ * handle of its file, then reopen them (store_int.h, store_begin). A handle
+ * that cannot be reopened at all answers NP_ERR_IO from then on. */
+static void reopen_if_writable(struct store_db *d)
+{
+    struct store_db *h;
+    int n = 0, rw = 0;
+
+    if (!fell_back(d) || !writable_now(d))
+        return;
+    for (h = handles; h; h = h->next)
+        if (fell_back(h) && strcmp(h->path, d->path) == 0)
+            close_conn(h);
+    for (h = handles; h; h = h->next) {
+        if (h->db != NULL || strcmp(h->path, d->path) != 0)
+            continue;
+        n++;
+        if (open_db(h->dir, h->atsign, h->flags, &h->db) != 0) {
+            np_error("store: %s: cannot reopen the database; its writes and reads fail until "
+                     "a restart",
+                     h->atsign);
+            continue;
+        }
+        h->readonly = sqlite3_db_readonly(h->db, "main") == 1;
+        rw += !h->readonly;
+    }
+    if (rw == n)
+        np_info("store: %s: the data folder is writable again; reopened %d database "
+                "connection(s) read-write",
+                d->atsign, n);
+}
+
 int store_db_open(const char *dir, const char *atsign, unsigned flags, const char *const *sql,
                   size_t nsql, struct store_db **out)
 {
     struct store_db *d = NULL;
+    char name[KS_FILE_NAME_MAX], path[4096];
     int r = NP_ERR_INTERNAL;
 
     *out = NULL;
@@ -507,9 +592,20 @@ int store_db_open(const char *dir, const char *atsign, unsigned flags, const cha
     }
     d->sql = sql;
     d->nstmt = nsql;
+    d->flags = flags;
     if ((r = open_db(dir, atsign, flags, &d->db)) != 0)
         goto out;
+    if ((r = ks_file_name(atsign, name, sizeof(name))) != 0 ||
+        (r = np_str_fmt(path, sizeof(path), "%s/%s", dir, name)) != 0)
+        goto out;
+    if ((d->dir = np_strdup(dir)) == NULL || (d->atsign = np_strdup(atsign)) == NULL ||
+        (d->path = np_strdup(path)) == NULL) {
+        r = NP_ERR_NOMEM;
+        goto out;
+    }
     d->readonly = (flags & KS_OPEN_READONLY) || sqlite3_db_readonly(d->db, "main") == 1;
+    d->next = handles;
+    handles = d;
     *out = d;
     d = NULL;
     r = 0;
@@ -520,17 +616,17 @@ out:
 
 void store_db_close(struct store_db *d)
 {
-    size_t i;
-    int rc;
-
     if (d == NULL)
         return;
-    for (i = 0; d->stmt && i < d->nstmt; i++)
-        sqlite3_finalize(d->stmt[i]);
-    for (i = 0; i < 3; i++)
-        sqlite3_finalize(d->tx[i]);
-    if (d->db && (rc = sqlite3_close(d->db)) != SQLITE_OK)
-        np_error("store: close: sqlite %d", rc);
+    for (struct store_db **p = &handles; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    close_conn(d);
     np_free(d->stmt);
+    np_free(d->dir);
+    np_free(d->atsign);
+    np_free(d->path);
     np_free(d);
 }

@@ -24,6 +24,10 @@
 struct store_db {
     sqlite3 *db;
     int readonly;           /* opened read-only (flag or file mode) */
+    char *dir, *atsign;     /* as opened, for reopening (store_begin) */
+    char *path;             /* the database file */
+    unsigned flags;         /* KS_OPEN_* as opened */
+    struct store_db *next;  /* every open handle of the process */
     size_t nstmt;           /* number of entries in sql and stmt */
     const char *const *sql; /* statement texts (static), indexed by slot */
     sqlite3_stmt **stmt;    /* prepared on first use, finalized at close */
@@ -76,7 +80,16 @@ size_t store_grow(size_t cur, size_t elem);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_commit rolls back on failure;
  * store_rollback is a no-op outside a transaction. NP_ERR_PERM when the
- * handle is read-only. */
+ * handle is read-only.
+ * A handle that is read-only only because its file or folder was when it
+ * was opened (not KS_OPEN_READONLY) is reopened by store_begin once the
+ * folder and files are writable again, so writes recover without a restart.
+ * SQLite shares a file's -shm between the connections of a process, and a
+ * -shm opened read-only keeps every new connection read-only, so all such
+ * handles of that file are closed and reopened together: this finalizes
+ * their cached statements, so no statement of any handle of the same file
+ * may be in use across store_begin (the stores never hold one across calls).
+ * Single-threaded: the list of open handles is not locked. */
 int store_begin(struct store_db *d);
 int store_commit(struct store_db *d);
 void store_rollback(struct store_db *d);
