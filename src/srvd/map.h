@@ -1,7 +1,7 @@
 /*
  * src/srvd/map.h - a small string-keyed hash map (chained, FNV-1a, doubles
  * when full). Keys are copied; values are borrowed pointers the caller owns.
- * Used for the session table, the key cache and the rate limiter.
+ * Used for the session table and the key cache.
  */
 #ifndef SRVD_MAP_H
 #define SRVD_MAP_H

@@ -10,7 +10,7 @@
  */
 #include "srvd_int.h"
 #include "map.h"
-#include "ratelimit.h"
+#include "np/ratelimit.h"
 #include "np/relay_msg.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -136,7 +136,7 @@ int relay_new(struct event_base *base, const struct relay_config *cfg,
     if ((r->sessions = smap_new()) == NULL ||
         (r->kc = kc_new(base, &r->keys, cfg->key_cache_ms, KC_MAX_ENTRIES, &r->st.key_fetches)) ==
             NULL ||
-        (r->rl = rl_new(cfg->rate_per_min, cfg->rate_burst, RL_MAX_SENDERS)) == NULL)
+        np_ratelimit_new(cfg->rate_per_min, cfg->rate_burst, RL_MAX_SENDERS, &r->rl) != 0)
         goto out;
     *out = r;
     r = NULL;
@@ -159,7 +159,7 @@ void relay_free(struct relay *r)
         event_free(r->ev_shutdown_done);
     pump_pool_free(r);
     kc_free(r->kc);
-    rl_free(r->rl);
+    np_ratelimit_free(r->rl);
     smap_free(r->sessions);
     np_free(r->address);
     np_free(r->manager);

@@ -10,9 +10,9 @@
  * set multipleAcksOk.
  */
 #include "srvd_int.h"
-#include "ratelimit.h"
 #include "crypto/aes.h"
 #include "crypto/b64.h"
+#include "np/ratelimit.h"
 #include "np/relay_msg.h"
 #include "util/alloc.h"
 #include "util/err.h"
@@ -225,7 +225,7 @@ int relay_handle_request(struct relay *r, const char *sender, const char *key, c
         return NP_ERR_UNSUPPORTED;
     }
     r->st.requests++;
-    if (!rl_allow(r->rl, sender, np_mono_ms())) {
+    if (!np_ratelimit_allow(r->rl, sender, np_mono_ms(), NULL)) {
         r->st.rate_limited++;
         r->st.requests_refused++;
         np_warn("srvd: rate limit: dropping a request from %s (more than %d per minute)", sender,

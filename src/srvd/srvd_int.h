@@ -26,7 +26,7 @@ struct np_escr_response;
 struct np_relay_request;
 struct np_rsa_key;
 struct smap;
-struct ratelimit;
+struct np_ratelimit;
 
 #define SIDE_A       0 /* client */
 #define SIDE_B       1 /* daemon */
@@ -151,7 +151,7 @@ struct relay {
     struct relay_outbox out;
     struct relay_keysource keys;
     struct keycache *kc;
-    struct ratelimit *rl;
+    struct np_ratelimit *rl;
     struct smap *sessions;
     struct session *s_head;
     struct relay_stats st;

@@ -11,6 +11,7 @@
 #include "np/messages.h"
 #include "np/permit.h"
 #include "np/policy.h"
+#include "np/ratelimit.h"
 #include "sshnpd_int.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -230,7 +231,7 @@ int sshnpd_handle(struct sshnpd *d, const char *id, const char *from, const char
     if (d->cfg.policy && strcasecmp(sender, d->cfg.policy) == 0 &&
         sd_authz_policy_response(d, key, value, len) == 0)
         return 0;
-    if (!sd_rate_allow(d->rate, sender, np_mono_ms(), &dropped)) {
+    if (!np_ratelimit_allow(d->rate, sender, np_mono_ms(), &dropped)) {
         d->st.rate_limited++;
         if (dropped)
             np_warn("sshnpd: rate limit: dropped %llu message(s) from %s",
@@ -511,8 +512,7 @@ int sshnpd_new(struct event_base *base, const struct sshnpd_config *cfg, const s
         goto out;
     if ((r = build_info(d)) != 0 || (r = build_permit_text(d)) != 0)
         goto out;
-    r = NP_ERR_NOMEM;
-    if ((d->rate = sd_rate_new(cfg->rate_per_min, cfg->rate_burst, SD_RATE_ENTRIES)) == NULL)
+    if ((r = np_ratelimit_new(cfg->rate_per_min, cfg->rate_burst, SD_RATE_ENTRIES, &d->rate)) != 0)
         goto out;
     if ((r = sd_keycache_new(&d->io, cfg->key_cache_ms, SD_KEYS_MAX, &d->keys)) != 0)
         goto out;
@@ -535,7 +535,7 @@ void sshnpd_free(struct sshnpd *d)
     while (d->reqs)
         sd_req_free(d->reqs);
     sd_keycache_free(d->keys);
-    sd_rate_free(d->rate);
+    np_ratelimit_free(d->rate);
     if (d->ev_info)
         event_free(d->ev_info);
     if (d->ev_heartbeat)

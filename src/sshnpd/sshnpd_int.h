@@ -26,7 +26,7 @@ struct np_session_req;
 struct np_bridge;
 struct sd_keycache;
 struct sd_keywait;
-struct sd_rate;
+struct np_ratelimit;
 struct sd_pcheck;
 
 #define SD_DEVICE_BUF   40
@@ -91,7 +91,7 @@ struct sshnpd {
     char *permit_text;        /* "[a, b]" for error answers */
     char *info_json;          /* device info (ping answer, device_info record) */
     char sk_uri[300];         /* public:_apsk.<eid>.a.__e@<device atSign> */
-    struct sd_rate *rate;
+    struct np_ratelimit *rate;
     struct sd_keycache *keys;
     struct sd_pcheck *pchecks; /* policy checks (cache + pending) */
     unsigned n_pchecks;
@@ -139,15 +139,6 @@ void sd_authz_sweep(struct sshnpd *d);
 void sd_authz_free_all(struct sshnpd *d);
 /* Is the atSign one of the managers? */
 int sd_is_manager(const struct sshnpd *d, const char *atsign);
-
-/* ---- ratelimit.c -------------------------------------------------------- */
-/* Token buckets per sender: burst tokens, refilled at per_min per minute;
- * at most `max` senders tracked (the least recently seen is forgotten). */
-struct sd_rate *sd_rate_new(int per_min, int burst, size_t max);
-void sd_rate_free(struct sd_rate *rl);
-/* 1 if allowed (a token is taken), else 0; when a drop should be logged
- * (once per minute per sender) *report is the number of drops to report. */
-int sd_rate_allow(struct sd_rate *rl, const char *who, int64_t now_ms, uint64_t *report);
 
 /* ---- keycache.c --------------------------------------------------------- */
 typedef void (*sd_key_cb)(void *arg, int status, const struct np_rsa_key *key);

@@ -1,7 +1,8 @@
 /*
  * tests/unit/srvd/test_srvd_parts.c - the relay's small building blocks on
- * their own: the string map, the per-sender rate limiter and the
- * asynchronous key cache (with the key-source test double).
+ * their own: the string map and the asynchronous key cache (with the
+ * key-source test double). The per-sender rate limiter is lib/np/ratelimit.c
+ * (tests/unit/np/test_ratelimit.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,6 @@
 
 #include "keycache.h"
 #include "map.h"
-#include "ratelimit.h"
 #include "srvd_testlib.h"
 #include "crypto/rsa.h"
 #include "util/err.h"
@@ -48,33 +48,6 @@ static void test_map(void **state)
     assert_ptr_equal(smap_get(m, "k11"), &vals[11]);
     smap_free(m);
     smap_free(NULL);
-}
-
-static void test_ratelimit(void **state)
-{
-    struct ratelimit *rl = rl_new(60, 3, 2);
-    (void)state;
-
-    assert_non_null(rl);
-    /* burst of 3, then one per second */
-    assert_int_equal(rl_allow(rl, "@a", 1000), 1);
-    assert_int_equal(rl_allow(rl, "@a", 1000), 1);
-    assert_int_equal(rl_allow(rl, "@A", 1000), 1);
-    assert_int_equal(rl_allow(rl, "@a", 1000), 0);
-    assert_int_equal(rl_allow(rl, "@a", 1500), 0);
-    assert_int_equal(rl_allow(rl, "@a", 2000), 1);
-    assert_int_equal(rl_allow(rl, "@a", 2000), 0);
-    /* a second sender fits; a third does not while both buckets are in use */
-    assert_int_equal(rl_allow(rl, "@b", 2000), 1);
-    assert_int_equal(rl_allow(rl, "@c", 2000), 0);
-    /* once a bucket has refilled completely it is forgotten to make room */
-    assert_int_equal(rl_allow(rl, "@c", 10000), 1);
-    rl_free(rl);
-
-    rl = rl_new(0, 1, 1); /* disabled */
-    for (int i = 0; i < 100; i++)
-        assert_int_equal(rl_allow(rl, "@a", 0), 1);
-    rl_free(rl);
 }
 
 struct got {
@@ -187,7 +160,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map),
-        cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_keycache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
