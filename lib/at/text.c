@@ -186,7 +186,7 @@ static int expect(const char *s, size_t n, size_t *i, char c)
 
 int at__date_parse(const char *s, size_t n, int64_t *out_ms)
 {
-    int64_t y, mo, d, h, mi, se, frac = 0;
+    int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, frac = 0;
     size_t i = 0;
 
     if (digits(s, n, &i, 4, &y) || expect(s, n, &i, '-') || digits(s, n, &i, 2, &mo) ||
