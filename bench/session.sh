@@ -8,8 +8,8 @@
 #
 # Environment: tests/lib/env.sh (atdirectory, one atserver with @client,
 # @device and @relay, private sshd, srvd, sshnpd), rate limits off so that
-# back-to-back runs are not throttled. One untimed warm-up run of each
-# first. --smoke: 2 runs. Results in OUT_DIR/session.json.
+# back-to-back runs are not throttled; remote commands skip ~/.bashrc
+# (ENV_SSHD_SKIP_BASHRC). One untimed warm-up run of each first. --smoke: 2 runs. Results in OUT_DIR/session.json.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=bench/lib.sh
@@ -26,6 +26,10 @@ rl_setup
 W=$RL_WORK
 ENV_SRVD_ARGS=(--rate-limit 0)
 ENV_SSHNPD_ARGS=(--rate-limit 0)
+# The remote shell skips the user's ~/.bashrc (env.sh): dotfiles such as
+# "pyenv init" take 0.3-1 s with a large spread and would drown the few
+# milliseconds being measured; both commands reach the same sshd.
+ENV_SSHD_SKIP_BASHRC=1
 rl_env_start
 kh="$W/known_hosts_direct"
 : >"$kh"
