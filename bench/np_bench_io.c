@@ -1,7 +1,8 @@
 /*
  * bench/np_bench_io.c - TCP helpers, the sender/sink measurement protocol,
- * throughput threads, round-trip timing and /proc readings for the relay
- * benchmark tools (see np_bench_io.h).
+ * throughput threads, round-trip timing, the sink child process, the floor
+ * splice relay and /proc readings for the relay benchmark tools (see
+ * np_bench_io.h).
  */
 #include "np_bench_io.h"
 #include "util/alloc.h"
@@ -19,9 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -290,6 +294,218 @@ int bench_io_sink_spawn(int fd)
     r = pthread_create(&t, &at, sink_thread, (void *)(intptr_t)fd);
     pthread_attr_destroy(&at);
     return r == 0 ? 0 : NP_ERR_NOMEM;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Child of bench_io_sink_fork: close everything but 0-2 and fds, serve
+ * them, exit. Never returns. */
+static void sink_child(const int *fds, size_t n)
+{
+    pthread_t th[BENCH_IO_MAX_CONNS];
+    int keep[BENCH_IO_MAX_CONNS];
+    unsigned lo = 3;
+    size_t started = 0;
+    int fail = 0;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    memcpy(keep, fds, n * sizeof(int));
+    qsort(keep, n, sizeof(int), cmp_int);
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 3)
+            _exit(2);
+        if ((unsigned)keep[i] > lo)
+            close_range(lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    close_range(lo, ~0u, 0);
+    thread_nice(); /* the threads inherit it */
+    for (; started < n; started++) {
+        if (pthread_create(&th[started], NULL, sink_thread, (void *)(intptr_t)fds[started]) != 0) {
+            fail = 1;
+            break;
+        }
+    }
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    _exit(fail);
+}
+
+int bench_io_sink_fork(const int *fds, size_t n, pid_t *pid)
+{
+    pid_t c;
+
+    *pid = -1;
+    if (n == 0 || n > BENCH_IO_MAX_CONNS)
+        return NP_ERR_INVAL;
+    fflush(NULL);
+    if ((c = fork()) < 0)
+        return NP_ERR_IO;
+    if (c == 0)
+        sink_child(fds, n);
+    *pid = c;
+    return 0;
+}
+
+static long tv_ms(const struct timeval *a, const struct timeval *b)
+{
+    return (long)(a->tv_sec + b->tv_sec) * 1000 + (long)(a->tv_usec + b->tv_usec) / 1000;
+}
+
+int bench_io_child_wait(pid_t pid, int timeout_ms, long *cpu_ms)
+{
+    double end = now_us() + (double)timeout_ms * 1e3;
+    struct rusage ru;
+    int status = 0, rc;
+    pid_t r;
+
+    if (cpu_ms)
+        *cpu_ms = -1;
+    if (pid <= 0)
+        return 0;
+    while ((r = wait4(pid, &status, WNOHANG, &ru)) == 0 && now_us() < end)
+        usleep(10 * 1000);
+    rc = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : NP_ERR_IO;
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
+            ;
+        rc = NP_ERR_TIMEOUT;
+    }
+    if (r > 0 && cpu_ms)
+        *cpu_ms = tv_ms(&ru.ru_utime, &ru.ru_stime);
+    return rc;
+}
+
+long bench_io_self_cpu_ms(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return tv_ms(&ru.ru_utime, &ru.ru_stime);
+}
+
+/* ---- the floor relay -------------------------------------------------------- */
+
+struct sr_pair;
+struct sr_dir {
+    struct sr_pair *p;
+    int i; /* bytes flow fd[i] -> fd[1 - i] */
+};
+
+struct sr_pair {
+    int fd[2];
+    size_t pipe_size;
+    pthread_mutex_t mu;
+    int left; /* directions still running */
+    struct sr_dir d[2];
+};
+
+/* Move src -> dst through pfd until EOF (1) or an error (0). */
+static int sr_copy(int src, int dst, const int pfd[2], size_t len)
+{
+    for (;;) {
+        ssize_t n = splice(src, NULL, pfd[1], NULL, len, SPLICE_F_MOVE);
+        if (n == 0)
+            return 1;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return 0;
+        }
+        while (n > 0) {
+            ssize_t m = splice(pfd[0], NULL, dst, NULL, (size_t)n, SPLICE_F_MOVE);
+            if (m < 0 && errno == EINTR)
+                continue;
+            if (m <= 0)
+                return 0;
+            n -= m;
+        }
+    }
+}
+
+static void *sr_thread(void *arg)
+{
+    struct sr_dir *d = arg;
+    struct sr_pair *p = d->p;
+    int src = p->fd[d->i], dst = p->fd[1 - d->i], pfd[2] = {-1, -1}, ok = 0, last;
+
+    if (pipe2(pfd, O_CLOEXEC) == 0) {
+        int cap;
+        fcntl(pfd[0], F_SETPIPE_SZ, (int)p->pipe_size); /* may fail: default size */
+        cap = fcntl(pfd[0], F_GETPIPE_SZ);
+        ok = sr_copy(src, dst, pfd, cap > 0 ? (size_t)cap : 65536);
+        close(pfd[0]);
+        close(pfd[1]);
+    }
+    if (ok) {
+        shutdown(dst, SHUT_WR); /* forward the FIN */
+    } else {
+        shutdown(src, SHUT_RDWR); /* the other direction ends as well */
+        shutdown(dst, SHUT_RDWR);
+    }
+    pthread_mutex_lock(&p->mu);
+    last = --p->left == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last) {
+        close(p->fd[0]);
+        close(p->fd[1]);
+        pthread_mutex_destroy(&p->mu);
+        np_free(p);
+    }
+    return NULL;
+}
+
+int bench_io_splice_relay_spawn(int a, int b, size_t pipe_size)
+{
+    struct sr_pair *p = NULL;
+    pthread_attr_t at;
+    pthread_t t;
+    int started = 0, last;
+
+    if ((p = np_calloc(1, sizeof(*p))) == NULL || pthread_mutex_init(&p->mu, NULL) != 0) {
+        np_free(p);
+        close(a);
+        close(b);
+        return NP_ERR_NOMEM;
+    }
+    p->fd[0] = a;
+    p->fd[1] = b;
+    p->pipe_size = pipe_size;
+    p->left = 2;
+    if (pthread_attr_init(&at) == 0) {
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&at, 256 * 1024);
+        for (; started < 2; started++) {
+            p->d[started] = (struct sr_dir){p, started};
+            if (pthread_create(&t, &at, sr_thread, &p->d[started]) != 0)
+                break;
+        }
+        pthread_attr_destroy(&at);
+    }
+    if (started == 2)
+        return 0;
+    /* a thread that did start ends at once (sockets shut down); whoever
+     * drops the last share closes */
+    shutdown(a, SHUT_RDWR);
+    shutdown(b, SHUT_RDWR);
+    pthread_mutex_lock(&p->mu);
+    p->left -= 2 - started;
+    last = p->left == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last) {
+        close(a);
+        close(b);
+        pthread_mutex_destroy(&p->mu);
+        np_free(p);
+    }
+    return NP_ERR_NOMEM;
 }
 
 /* ---- throughput ---------------------------------------------------------- */

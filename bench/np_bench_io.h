@@ -3,7 +3,16 @@
  * tools (np_bench_pump, np_bench_relay): blocking TCP helpers with time
  * bounds, a tiny measurement protocol between a sender and a sink, sender
  * threads that time N bytes over C connections, a 1-byte round-trip timer,
- * RLIMIT_NOFILE handling and /proc readings (RSS, open fds) of a process.
+ * a sink in a child process, the "floor" relay (the simplest splice relay:
+ * what any userspace relay costs at least), RLIMIT_NOFILE handling and /proc
+ * readings (RSS, open fds, CPU time) of a process.
+ *
+ * Every throughput figure of bench/relay.sh is taken with the same pieces
+ * in the same layout: bench_io_throughput's sender threads in one process,
+ * bench_io_sink_serve threads in another (np_bench_pump sink, or
+ * bench_io_sink_fork for np_bench_relay), the relay under test (none,
+ * socat, the floor relay, srvd) in a third; so ratios compare only the
+ * relay hop.
  *
  * The measurement protocol (one connection may carry several requests):
  *   header: "NPB1" | mode (1 byte) | 3 zero bytes | count (8 bytes, big endian)
@@ -62,6 +71,41 @@ extern int bench_io_nice;
 
 /* Serve fd in a detached thread that closes it at the end. */
 int bench_io_sink_spawn(int fd);
+
+/*
+ * Serve the n connections fds in a child process (fork), one
+ * bench_io_sink_serve thread each at bench_io_nice, the way np_bench_pump
+ * sink serves its connections: so that a sender in this process has its
+ * sink in another process, as in the direct runs. The child keeps only these
+ * descriptors (and 0-2), gets SIGKILL if this process dies, and exits 0
+ * when every connection has ended cleanly. The caller keeps its copies of
+ * fds (close them: the child has its own) and must reap the child
+ * (bench_io_child_wait). *pid = -1 at entry, the child on success;
+ * NP_ERR_INVAL (n == 0 or > BENCH_IO_MAX_CONNS), NP_ERR_NOMEM, NP_ERR_IO.
+ */
+int bench_io_sink_fork(const int *fds, size_t n, pid_t *pid);
+
+/* Reap child pid, waiting at most timeout_ms before SIGKILL. 0 when it
+ * exited with status 0, NP_ERR_TIMEOUT when it had to be killed, else
+ * NP_ERR_IO. pid <= 0: 0. cpu_ms (may be NULL): the CPU time (user +
+ * system) the child used, or -1. */
+int bench_io_child_wait(pid_t pid, int timeout_ms, long *cpu_ms);
+
+/* CPU time (user + system) of this process so far, in milliseconds. */
+long bench_io_self_cpu_ms(void);
+
+/*
+ * The floor relay for one pair of connected blocking sockets a and b: one
+ * detached thread per direction, each with its own pipe (F_SETPIPE_SZ
+ * pipe_size; the default size if that fails) looping splice(src -> pipe,
+ * up to the pipe's size) and splice(pipe -> dst) until the pipe is empty;
+ * a FIN is forwarded as shutdown(dst, SHUT_WR). A direction that fails
+ * shuts both sockets down (so the other one ends too); the last direction
+ * to end closes a and b. No nice value is applied (the relay competes like
+ * srvd). Owns a and b from the call on, also on failure (closed);
+ * NP_ERR_NOMEM when the threads cannot be started.
+ */
+int bench_io_splice_relay_spawn(int a, int b, size_t pipe_size);
 
 /*
  * Throughput: n connections (each already connected to a sink, directly or

@@ -6,9 +6,17 @@
  *       connection in its own thread (np_bench_io.h protocol) until killed;
  *   np_bench_pump send --connect HOST:PORT --bytes N[K|M|G] [--conns C]
  *       open C connections and move N bytes in all (N/C each) at the same
- *       time; prints bytes=, conns=, seconds=, mbps= (10^6 bytes/s);
+ *       time; prints bytes=, conns=, seconds=, mbps= (10^6 bytes/s),
+ *       sender_cpu_ms= (this process's CPU time);
  *   np_bench_pump rtt --connect HOST:PORT [--count N]
- *       N one-byte round trips; prints count=, p50_us=, p99_us=, mean_us=.
+ *       N one-byte round trips; prints count=, p50_us=, p99_us=, mean_us=;
+ *   np_bench_pump relay --connect HOST:PORT [--listen-port-file F]
+ *       the floor relay: listen on a free port of 127.0.0.1 (written to F);
+ *       each accepted connection is joined to a new connection to HOST:PORT
+ *       and relayed by bench_io_splice_relay_spawn (a blocking thread per
+ *       direction, splice through a 1 MiB pipe) until killed. What the
+ *       simplest userspace relay costs on this machine, for comparison
+ *       with srvd (bench/relay.sh floor_relay_*).
  *
  * The far end may be the sink itself (direct), or anything that forwards
  * to it (socat, npt -> srvd -> sshnpd). Results go to stdout as key=value
@@ -23,12 +31,17 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* Pipe size of the floor relay (srvd's pipes have the same size). */
+#define FLOOR_PIPE_SIZE (1024 * 1024)
 
 struct pump_opts {
     const char *cmd;
@@ -46,16 +59,22 @@ static void usage(void)
     fprintf(stderr, "usage: np_bench_pump sink [--port P] [--port-file F]\n"
                     "       np_bench_pump send --connect HOST:PORT --bytes N[K|M|G] [--conns C]\n"
                     "       np_bench_pump rtt --connect HOST:PORT [--count N]\n"
+                    "       np_bench_pump relay --connect HOST:PORT [--listen-port-file F]\n"
                     "       common: [--idle-ms MS]\n");
 }
 
 static int parse(int argc, char **argv, struct pump_opts *o)
 {
     static const struct option lo[] = {
-        {"port", required_argument, NULL, 'p'},    {"port-file", required_argument, NULL, 'f'},
-        {"connect", required_argument, NULL, 'c'}, {"bytes", required_argument, NULL, 'b'},
-        {"conns", required_argument, NULL, 'n'},   {"count", required_argument, NULL, 'k'},
-        {"idle-ms", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0},
+        {"port", required_argument, NULL, 'p'},
+        {"port-file", required_argument, NULL, 'f'},
+        {"listen-port-file", required_argument, NULL, 'f'},
+        {"connect", required_argument, NULL, 'c'},
+        {"bytes", required_argument, NULL, 'b'},
+        {"conns", required_argument, NULL, 'n'},
+        {"count", required_argument, NULL, 'k'},
+        {"idle-ms", required_argument, NULL, 'i'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     int64_t v;
@@ -152,12 +171,55 @@ static int run_sink(const struct pump_opts *o)
     return NP_ERR_IO;
 }
 
+static int run_relay(const struct pump_opts *o)
+{
+    int lfd = -1, port = 0, rc;
+
+    if (o->port <= 0) { /* --connect is required */
+        usage();
+        return NP_ERR_INVAL;
+    }
+    if ((rc = bench_io_listen("127.0.0.1", 0, &lfd, &port)) != 0) {
+        fprintf(stderr, "np_bench_pump: relay cannot listen: %s\n", strerror(errno));
+        return rc;
+    }
+    if (o->port_file && (rc = write_port_file(o->port_file, port)) != 0) {
+        close(lfd);
+        return rc;
+    }
+    fprintf(stderr, "np_bench_pump: floor relay 127.0.0.1:%d -> %s:%d\n", port, o->host, o->port);
+    for (;;) { /* until the benchmark script stops us by pid */
+        int one = 1, b = -1, a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (a < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                usleep(100 * 1000);
+                continue;
+            }
+            break;
+        }
+        setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if ((rc = bench_io_connect(o->host, o->port, (int)o->idle_ms, &b)) != 0) {
+            fprintf(stderr, "np_bench_pump: relay: connect %s:%d: %s\n", o->host, o->port,
+                    np_strerror(rc));
+            close(a);
+            continue;
+        }
+        if (bench_io_splice_relay_spawn(a, b, FLOOR_PIPE_SIZE) != 0)
+            fprintf(stderr, "np_bench_pump: relay: no threads for a connection\n");
+    }
+    close(lfd);
+    return NP_ERR_IO;
+}
+
 static int run_send(const struct pump_opts *o)
 {
     int fds[BENCH_IO_MAX_CONNS];
     uint64_t each = o->bytes / (uint64_t)o->conns;
     size_t n = 0;
     double secs = 0;
+    long cpu0 = bench_io_self_cpu_ms();
     int rc = 0;
 
     if (o->port <= 0 || each == 0) {
@@ -174,8 +236,9 @@ static int run_send(const struct pump_opts *o)
         fprintf(stderr, "np_bench_pump: transfer failed: %s\n", np_strerror(rc));
         goto out;
     }
-    printf("bytes=%llu\nconns=%zu\nseconds=%.6f\nmbps=%.1f\n", (unsigned long long)(each * n), n,
-           secs, secs > 0 ? (double)(each * n) / secs / 1e6 : 0.0);
+    printf("bytes=%llu\nconns=%zu\nseconds=%.6f\nmbps=%.1f\nsender_cpu_ms=%ld\n",
+           (unsigned long long)(each * n), n, secs,
+           secs > 0 ? (double)(each * n) / secs / 1e6 : 0.0, bench_io_self_cpu_ms() - cpu0);
 out:
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
@@ -227,6 +290,8 @@ int main(int argc, char **argv)
         rc = run_send(&o);
     else if (strcmp(o.cmd, "rtt") == 0)
         rc = run_rtt(&o);
+    else if (strcmp(o.cmd, "relay") == 0)
+        rc = run_relay(&o);
     else {
         usage();
         return 2;

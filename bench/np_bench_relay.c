@@ -9,9 +9,13 @@
  * one signed line per side per session, sent on every socket of it).
  *
  *   np_bench_relay relay [--bytes N] [--pairs P] [--rtt N] [--idle N]
- *                        [--per-session K] [--nice N]
- *     throughput of 1 pair and of P concurrent pairs moving N bytes in all
- *     (A sides send, in-process sinks hold the B sides), N one-byte round
+ *                        [--per-session K] [--nice N] [--repeat R]
+ *     throughput of 1 pair (R times, a session each: every run and the
+ *     median of each figure; srvd's CPU time, our sender threads' and the
+ *     sink process's) and of P concurrent pairs moving N bytes in all
+ *     (A sides send from threads of this process, the B sides go to sinks in
+ *     a child process: the layout of np_bench_pump send -> sink for the
+ *     direct runs, np_bench_io.h), N one-byte round
  *     trips, then a fresh srvd holding N idle authenticated pairs (K per
  *     session): its RSS and fd count before and after. --nice: our sender
  *     and sink threads run at this nice value (srvd does not).
@@ -71,11 +75,12 @@
 #define ANSWER_WAIT_MS 20000
 #define IO_WAIT_MS     30000
 #define SETTLE_MS      1000
+#define MAX_REPEAT     99
 
 struct opts {
     const char *cmd;
     uint64_t bytes;
-    int64_t pairs, rtt, idle, per_session, loop, rss_tol_kb, grace_ms, linger_ms, nice;
+    int64_t pairs, rtt, idle, per_session, loop, rss_tol_kb, grace_ms, linger_ms, nice, repeat;
 };
 
 struct bench {
@@ -598,45 +603,131 @@ static void settle(int ms)
 
 /* ---- relay: throughput, round trips, idle RSS ---------------------------- */
 
-static int throughput(long pairs, uint64_t total, const char *name)
+/* One throughput measurement. */
+struct tp_res {
+    long pairs;
+    uint64_t bytes;
+    double secs;
+    long srvd_cpu_ms, sender_cpu_ms, sink_cpu_ms;
+};
+
+static int throughput(long pairs, uint64_t total, struct tp_res *res)
 {
     struct sess s;
-    int fds[BENCH_IO_MAX_CONNS];
+    int fds[BENCH_IO_MAX_CONNS], fdb[BENCH_IO_MAX_CONNS];
     long n = 0;
     double secs = 0;
-    long cpu0, cpu1;
+    long cpu0, cpu1, snd0, snd1, sink_cpu = -1;
     uint64_t each = total / (uint64_t)pairs;
-    int rc = 0;
+    pid_t sink = -1;
+    int rc = 0, rc2;
 
+    memset(res, 0, sizeof(*res));
     memset(&s, 0, sizeof(s));
     for (; n < pairs; n++) {
-        int b = -1;
-        if ((rc = request(&s)) != 0 || (rc = pair_open(&s, 0, &fds[n], &b)) != 0)
+        if ((rc = request(&s)) != 0 || (rc = pair_open(&s, 0, &fds[n], &fdb[n])) != 0)
             break;
         sess_clear(&s);
-        if ((rc = bench_io_sink_spawn(b)) != 0) {
-            close(b);
-            close(fds[n]);
-            break;
-        }
     }
     sess_clear(&s);
+    /* the sinks in their own process, as np_bench_pump sink for direct */
+    if (rc == 0)
+        rc = bench_io_sink_fork(fdb, (size_t)n, &sink);
+    for (long i = 0; i < n; i++)
+        close(fdb[i]);
     cpu0 = bench_io_cpu_ms(B.srvd_pid);
+    snd0 = bench_io_self_cpu_ms();
     if (rc == 0)
         rc = bench_io_throughput(fds, (size_t)n, each, IO_WAIT_MS, &secs);
+    snd1 = bench_io_self_cpu_ms();
     cpu1 = bench_io_cpu_ms(B.srvd_pid);
     for (long i = 0; i < n; i++)
         close(fds[i]); /* the sinks see EOF through srvd and end */
+    if ((rc2 = bench_io_child_wait(sink, IO_WAIT_MS, &sink_cpu)) != 0 && rc == 0)
+        rc = rc2;
     if (rc != 0) {
         fprintf(stderr, "np_bench_relay: throughput over %ld pair(s): %s\n", pairs,
                 np_strerror(rc));
         return rc;
     }
-    printf("%s_pairs=%ld\n%s_bytes=%llu\n%s_seconds=%.6f\n%s_mbps=%.1f\n%s_srvd_cpu_ms=%ld\n", name,
-           n, name, (unsigned long long)(each * (uint64_t)n), name, secs, name,
-           secs > 0 ? (double)(each * (uint64_t)n) / secs / 1e6 : 0.0, name, cpu1 - cpu0);
-    say("%s: %ld pair(s), %llu bytes in %.3f s", name, n, (unsigned long long)(each * (uint64_t)n),
-        secs);
+    res->pairs = n;
+    res->bytes = each * (uint64_t)n;
+    res->secs = secs;
+    res->srvd_cpu_ms = cpu1 - cpu0;
+    res->sender_cpu_ms = snd1 - snd0;
+    res->sink_cpu_ms = sink_cpu;
+    say("%ld pair(s): %llu bytes in %.3f s, srvd CPU %ld ms", n, (unsigned long long)res->bytes,
+        secs, res->srvd_cpu_ms);
+    return 0;
+}
+
+static double tp_mbps(const struct tp_res *r)
+{
+    return r->secs > 0 ? (double)r->bytes / r->secs / 1e6 : 0.0;
+}
+
+static void tp_print(const char *name, const struct tp_res *r)
+{
+    printf("%s_pairs=%ld\n%s_bytes=%llu\n%s_seconds=%.6f\n%s_mbps=%.1f\n%s_srvd_cpu_ms=%ld\n"
+           "%s_sender_cpu_ms=%ld\n%s_sink_cpu_ms=%ld\n",
+           name, r->pairs, name, (unsigned long long)r->bytes, name, r->secs, name, tp_mbps(r),
+           name, r->srvd_cpu_ms, name, r->sender_cpu_ms, name, r->sink_cpu_ms);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Median of each figure of n runs (each sorted on its own). */
+static void tp_median(const struct tp_res *runs, size_t n, struct tp_res *m)
+{
+    double secs[MAX_REPEAT];
+    long c[3][MAX_REPEAT];
+
+    for (size_t i = 0; i < n; i++) {
+        secs[i] = runs[i].secs;
+        c[0][i] = runs[i].srvd_cpu_ms;
+        c[1][i] = runs[i].sender_cpu_ms;
+        c[2][i] = runs[i].sink_cpu_ms;
+    }
+    qsort(secs, n, sizeof(double), cmp_dbl);
+    for (int k = 0; k < 3; k++)
+        qsort(c[k], n, sizeof(long), cmp_long);
+    *m = runs[0];
+    m->secs = secs[n / 2];
+    m->srvd_cpu_ms = c[0][n / 2];
+    m->sender_cpu_ms = c[1][n / 2];
+    m->sink_cpu_ms = c[2][n / 2];
+}
+
+/* The 1-pair throughput `repeat` times (a session each): every run as
+ * srvd_tp1_run<k>_*, and srvd_tp1_* the median of each figure. */
+static int throughput_1pair(uint64_t bytes, long repeat)
+{
+    struct tp_res runs[MAX_REPEAT], m;
+    char name[32];
+    int rc;
+
+    for (long k = 0; k < repeat; k++) {
+        if ((rc = throughput(1, bytes, &runs[k])) != 0)
+            return rc;
+        snprintf(name, sizeof(name), "srvd_tp1_run%ld", k + 1);
+        if (repeat > 1)
+            tp_print(name, &runs[k]);
+    }
+    tp_median(runs, (size_t)repeat, &m);
+    printf("srvd_tp1_runs=%ld\n", repeat);
+    tp_print("srvd_tp1", &m);
     return 0;
 }
 
@@ -644,16 +735,17 @@ static int rtt(long count)
 {
     struct sess s;
     double *smp = NULL, mean = 0;
-    int a = -1, b = -1, rc;
+    pid_t sink = -1;
+    int a = -1, b = -1, rc, rc2;
 
     if ((smp = np_calloc((size_t)count, sizeof(double))) == NULL)
         return NP_ERR_NOMEM;
     if ((rc = request(&s)) != 0 || (rc = pair_open(&s, 0, &a, &b)) != 0)
         goto out;
-    if ((rc = bench_io_sink_spawn(b)) != 0) {
-        close(b);
+    rc = bench_io_sink_fork(&b, 1, &sink); /* as np_bench_pump sink for direct */
+    close(b);
+    if (rc != 0)
         goto out;
-    }
     if ((rc = bench_io_rtt(a, (size_t)count, IO_WAIT_MS, smp)) != 0)
         goto out;
     for (long i = 0; i < count; i++)
@@ -663,10 +755,12 @@ static int rtt(long count)
         count, bench_io_percentile(smp, (size_t)count, 50),
         bench_io_percentile(smp, (size_t)count, 99), mean / (double)count);
 out:
-    if (rc != 0)
-        fprintf(stderr, "np_bench_relay: round trips: %s\n", np_strerror(rc));
     if (a >= 0)
         close(a);
+    if ((rc2 = bench_io_child_wait(sink, IO_WAIT_MS, NULL)) != 0 && rc == 0)
+        rc = rc2;
+    if (rc != 0)
+        fprintf(stderr, "np_bench_relay: round trips: %s\n", np_strerror(rc));
     sess_clear(&s);
     np_free(smp);
     return rc;
@@ -832,7 +926,7 @@ static int load(const struct opts *o)
 static void usage(void)
 {
     fprintf(stderr, "usage: np_bench_relay relay [--bytes N[K|M|G]] [--pairs P] [--rtt N] "
-                    "[--idle N] [--per-session K] [--nice N]\n"
+                    "[--idle N] [--per-session K] [--nice N] [--repeat R]\n"
                     "       np_bench_relay load [--loop L] [--idle N] [--per-session K] "
                     "[--grace-ms MS] [--rss-tolerance-kb T] [--linger-ms MS]\n");
 }
@@ -850,6 +944,7 @@ static int parse(int argc, char **argv, struct opts *o)
         {"rss-tolerance-kb", required_argument, NULL, 't'},
         {"linger-ms", required_argument, NULL, 'z'},
         {"nice", required_argument, NULL, 'n'},
+        {"repeat", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -857,6 +952,7 @@ static int parse(int argc, char **argv, struct opts *o)
     memset(o, 0, sizeof(*o));
     o->bytes = 1u << 30;
     o->pairs = 64;
+    o->repeat = 1;
     o->rtt = 10000;
     o->idle = 10000;
     o->per_session = 100;
@@ -899,6 +995,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'n':
             bad |= np_parse_i64(optarg, 0, 19, &o->nice) != 0;
             break;
+        case 'R':
+            bad |= np_parse_i64(optarg, 1, MAX_REPEAT, &o->repeat) != 0;
+            break;
         default:
             bad = 1;
         }
@@ -936,9 +1035,14 @@ int main(int argc, char **argv)
     if ((rc = srvd_start(30000)) != 0)
         goto out;
     say("srvd up (pid %d)", (int)B.srvd_pid);
-    if ((rc = throughput(1, o.bytes, "srvd_tp1")) != 0 ||
-        (o.pairs > 1 && (rc = throughput((long)o.pairs, o.bytes, "srvd_tpn")) != 0))
+    if ((rc = throughput_1pair(o.bytes, (long)o.repeat)) != 0)
         goto out;
+    if (o.pairs > 1) {
+        struct tp_res res;
+        if ((rc = throughput((long)o.pairs, o.bytes, &res)) != 0)
+            goto out;
+        tp_print("srvd_tpn", &res);
+    }
     if (o.rtt > 0 && (rc = rtt((long)o.rtt)) != 0)
         goto out;
     if (o.idle > 0)

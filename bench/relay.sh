@@ -2,14 +2,17 @@
 # bench/relay.sh BUILD_DIR OUT_DIR [--smoke] - the relay's data path.
 #
 #   throughput  one pair moving 2 GiB, and 64 concurrent pairs moving 2 GiB
-#               in all, through: direct loopback TCP (the floor), socat
+#               in all, through: direct loopback TCP (the floor), the floor
+#               relay (the simplest splice relay, one pair only), socat
 #               (a fork-per-connection relay; its defaults, and -b 65536),
 #               srvd plain (authenticated pairs, bytes moved by splice), and
 #               the real NoPorts path npt -> srvd -> sshnpd (AES-256-CTR at
 #               both ends, env.sh) forwarding to the sink; MB/s = 10^6
 #               bytes/s; ratios srvd/direct and srvd/socat (targets >= 0.8
 #               and >= 1.5 for one pair); CPU time of socat and srvd per GB
-#               relayed (clock ticks: meaningless in --smoke)
+#               relayed (clock ticks: meaningless in --smoke); every run
+#               has its sender and its sink in two processes of their own
+#               (np_bench_io.h)
 #   latency     10,000 one-byte round trips, direct vs through srvd (and
 #               through the encrypted path): p50 and p99 in microseconds
 #   idle RSS    srvd's RSS with 10,000 idle authenticated pairs (target
@@ -29,10 +32,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/relay.lib.sh"
 
 bench_init relay "$@"
+# REPEAT1: runs of the 1-pair throughput of direct, the floor relay and
+# srvd (the median of each figure is reported: the machine may be shared,
+# and these three make the ratios against the target)
 if [ "$BENCH_SMOKE" = 1 ]; then
-  BYTES=8M PAIRS=4 RTT=200 IDLE=50 PER_SESSION=25 TIMEOUT=120
+  BYTES=8M PAIRS=4 RTT=200 IDLE=50 PER_SESSION=25 TIMEOUT=120 REPEAT1=1
 else
-  BYTES=2G PAIRS=64 RTT=10000 IDLE=10000 PER_SESSION=100 TIMEOUT=900
+  BYTES=2G PAIRS=64 RTT=10000 IDLE=10000 PER_SESSION=100 TIMEOUT=900 REPEAT1=3
 fi
 rl_setup
 rl_need "$RL_PUMP" "$RL_RELAY"
@@ -46,21 +52,62 @@ HZ=$(getconf CLK_TCK)
 # cpu_ms PID: CPU time of PID and of its children it has reaped, in ms.
 cpu_ms() { awk -v hz="$HZ" '{ sub(/^.*\) /, ""); print int(($12 + $13 + $14 + $15) * 1000 / hz) }' "/proc/$1/stat"; }
 
-# tp NAME PORT [PID]: 1 pair and PAIRS pairs through 127.0.0.1:PORT to the
-# sink; with PID, that process's CPU time for each goes to NAME-*.cpu.
+# tp1 NAME PORT PID OUT: one pair through 127.0.0.1:PORT to the sink, the
+# sender's key=value lines to OUT (its own CPU time: sender_cpu_ms), and
+# the sink's CPU time meanwhile as sink_cpu_ms; with PID, that process's
+# CPU time as cpu_ms.
+tp1() {
+  local name=$1 port=$2 pid=$3 out=$4 c0 s0
+  [ -n "$pid" ] && c0=$(cpu_ms "$pid")
+  s0=$(cpu_ms "$RL_SINK_PID")
+  rl_run "$TIMEOUT" "$out" nice -n "$NICE" "$RL_PUMP" send --connect "127.0.0.1:$port" \
+    --bytes "$BYTES" --conns 1
+  echo "sink_cpu_ms=$(($(cpu_ms "$RL_SINK_PID") - s0))" >>"$out"
+  if [ -n "$pid" ]; then
+    sleep 0.5 # socat's children exit and are reaped
+    echo "cpu_ms=$(($(cpu_ms "$pid") - c0))" >>"$out"
+  fi
+}
+
+# median_kv OUT KEY FILE...: KEY=<median of KEY in the FILEs> appended to
+# OUT (nothing when no FILE has KEY).
+median_kv() {
+  local out=$1 key=$2 v
+  shift 2
+  v=$(for f in "$@"; do rl_kv "$f" "$key"; done | sort -g |
+    awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }')
+  [ -z "$v" ] || echo "$key=$v" >>"$out"
+}
+
+# tp NAME PORT [PID [RUNS]]: 1 pair and PAIRS pairs (RUNS "1 n", the
+# default; "1": one pair only) through 127.0.0.1:PORT to the sink, into
+# NAME-1.out and NAME-n.out; with PID, that process's CPU time as cpu_ms.
+# With TP_REPEAT > 1 (default 1) the one pair runs that many times
+# (NAME-1-run<k>.out) and NAME-1.out holds the median of each figure.
 tp() {
-  local name=$1 port=$2 pid=${3:-} c0 n
-  for n in 1 n; do
-    local conns=1
-    [ $n = n ] && conns=$PAIRS
-    bench_log "$name: $conns pair(s), $BYTES in all"
-    [ -n "$pid" ] && c0=$(cpu_ms "$pid")
-    rl_run "$TIMEOUT" "$W/$name-$n.out" nice -n "$NICE" "$RL_PUMP" send --connect "127.0.0.1:$port" \
-      --bytes "$BYTES" --conns "$conns"
-    if [ -n "$pid" ]; then
-      sleep 0.5 # socat's children exit and are reaped
-      echo "cpu_ms=$(($(cpu_ms "$pid") - c0))" >>"$W/$name-$n.out"
+  local name=$1 port=$2 pid=${3:-} runs=${4:-1 n} n k c0 reps
+  for n in $runs; do
+    if [ "$n" = n ]; then
+      bench_log "$name: $PAIRS pairs, $BYTES in all"
+      [ -n "$pid" ] && c0=$(cpu_ms "$pid")
+      rl_run "$TIMEOUT" "$W/$name-n.out" nice -n "$NICE" "$RL_PUMP" send \
+        --connect "127.0.0.1:$port" --bytes "$BYTES" --conns "$PAIRS"
+      if [ -n "$pid" ]; then
+        sleep 0.5
+        echo "cpu_ms=$(($(cpu_ms "$pid") - c0))" >>"$W/$name-n.out"
+      fi
+      continue
     fi
+    reps=()
+    for ((k = 1; k <= ${TP_REPEAT:-1}; k++)); do
+      bench_log "$name: 1 pair, $BYTES (run $k of ${TP_REPEAT:-1})"
+      tp1 "$name" "$port" "$pid" "$W/$name-1-run$k.out"
+      reps+=("$W/$name-1-run$k.out")
+    done
+    : >"$W/$name-1.out"
+    for k in bytes seconds mbps sender_cpu_ms sink_cpu_ms cpu_ms; do
+      median_kv "$W/$name-1.out" $k "${reps[@]}"
+    done
   done
 }
 
@@ -71,11 +118,24 @@ RL_SINK_NICE=$NICE rl_sink
 bench_log "sink on 127.0.0.1:$RL_SINK_PORT"
 
 # 1. direct loopback TCP: the floor
-tp direct "$RL_SINK_PORT"
+TP_REPEAT=$REPEAT1 tp direct "$RL_SINK_PORT"
 bench_log "direct: $RTT round trips"
 rl_run "$TIMEOUT" "$W/direct-rtt.out" "$RL_PUMP" rtt --connect "127.0.0.1:$RL_SINK_PORT" --count "$RTT"
 
-# 2. socat as a relay (a process per connection): with its defaults (8 KiB
+# 2. the floor relay: the simplest userspace splice relay (np_bench_pump
+#    relay: a blocking thread per direction, splice through a 1 MiB pipe),
+#    one pair: what any relay costs on this machine
+rl_spawn floor "$RL_PUMP" relay --connect "127.0.0.1:$RL_SINK_PORT" --listen-port-file "$W/floor.port"
+floor_pid=$RL_LAST_PID
+rl_wait_file "$W/floor.port" "$floor_pid" 10 || {
+  echo "bench: the floor relay did not start" >&2
+  cat "$W/floor.log" >&2
+  exit 1
+}
+TP_REPEAT=$REPEAT1 tp floor "$(head -n 1 "$W/floor.port")" "$floor_pid" 1
+env_stop_pid "$floor_pid" || true
+
+# 3. socat as a relay (a process per connection): with its defaults (8 KiB
 #    buffer), and with a 64 KiB buffer like srvd's read/write fallback
 for v in socat socat64k; do
   args=()
@@ -93,12 +153,13 @@ for v in socat socat64k; do
   env_stop_pid "$socat_pid" || true
 done
 
-# 3. srvd plain: np_bench_relay's own environment, authenticated pairs
+# 4. srvd plain: np_bench_relay's own environment, authenticated pairs (its
+#    sender threads and a sink process: the same code and layout as above)
 bench_log "srvd: throughput, $RTT round trips, $IDLE idle pairs (np_bench_relay)"
 rl_run "$TIMEOUT" "$W/srvd.out" "$RL_RELAY" relay --bytes "$BYTES" --pairs "$PAIRS" --rtt "$RTT" \
-  --idle "$IDLE" --per-session "$PER_SESSION" --nice "$NICE"
+  --idle "$IDLE" --per-session "$PER_SESSION" --nice "$NICE" --repeat "$REPEAT1"
 
-# 4. the real NoPorts data path: npt (client bridge) -> srvd -> sshnpd
+# 5. the real NoPorts data path: npt (client bridge) -> srvd -> sshnpd
 #    (daemon bridge) -> sink, AES-256-CTR at both bridges
 ENV_SRVD_ARGS=(--rate-limit 0)
 ENV_SSHNPD_ARGS=(--rate-limit 0 --permit-open "127.0.0.1:$RL_SINK_PORT")
@@ -117,27 +178,39 @@ rl_run "$TIMEOUT" "$W/npt-rtt.out" "$RL_PUMP" rtt --connect "127.0.0.1:$npt_port
 
 # ---- figures
 pn="$PAIRS concurrent pairs, $BYTES in all"
-rl_row direct_1pair "$W/direct-1.out" mbps MB/s "direct loopback TCP, 1 pair, $BYTES (the floor)"
+med="median of $REPEAT1 runs"
+rl_row direct_1pair "$W/direct-1.out" mbps MB/s "direct loopback TCP, 1 pair, $BYTES (the floor), $med"
 rl_row direct_concurrent "$W/direct-n.out" mbps MB/s "direct loopback TCP, $pn"
 rl_row socat_1pair "$W/socat-1.out" mbps MB/s "socat TCP-LISTEN:..,fork TCP:.. (defaults, 8 KiB buffer), 1 pair"
 rl_row socat_concurrent "$W/socat-n.out" mbps MB/s "socat (defaults), $pn"
 rl_row socat64k_1pair "$W/socat64k-1.out" mbps MB/s "socat -b 65536 (srvd's read/write buffer size), 1 pair"
 rl_row socat64k_concurrent "$W/socat64k-n.out" mbps MB/s "socat -b 65536, $pn"
-rl_row srvd_1pair "$W/srvd.out" srvd_tp1_mbps MB/s "srvd, authenticated pair, splice, 1 pair"
+rl_row floor_relay_1pair "$W/floor-1.out" mbps MB/s "floor relay (np_bench_pump relay: a blocking thread per direction, splice through a 1 MiB pipe), 1 pair, $med"
+rl_row srvd_1pair "$W/srvd.out" srvd_tp1_mbps MB/s "srvd, authenticated pair, splice, 1 pair, $med"
 rl_row srvd_concurrent "$W/srvd.out" srvd_tpn_mbps MB/s "srvd, $pn (one session each)"
 gb=$(bench_div "$(rl_kv "$W/srvd.out" srvd_tp1_bytes)" 1000000000 6)
 bench_row socat_cpu_1pair "$(bench_div "$(rl_kv "$W/socat-1.out" cpu_ms)" "$gb" 0)" ms/GB "CPU time of socat (all its processes) per GB relayed, 1 pair"
 bench_row socat_cpu_concurrent "$(bench_div "$(rl_kv "$W/socat-n.out" cpu_ms)" "$gb" 0)" ms/GB "socat, $PAIRS pairs (a process each, so it uses every core)"
 bench_row socat64k_cpu_1pair "$(bench_div "$(rl_kv "$W/socat64k-1.out" cpu_ms)" "$gb" 0)" ms/GB "socat -b 65536, 1 pair"
-bench_row srvd_cpu_1pair "$(bench_div "$(rl_kv "$W/srvd.out" srvd_tp1_srvd_cpu_ms)" "$gb" 0)" ms/GB "CPU time of srvd per GB relayed, 1 pair"
+fgb=$(bench_div "$(rl_kv "$W/floor-1.out" bytes)" 1000000000 6)
+dgb=$(bench_div "$(rl_kv "$W/direct-1.out" bytes)" 1000000000 6)
+bench_row floor_relay_cpu_1pair "$(bench_div "$(rl_kv "$W/floor-1.out" cpu_ms)" "$fgb" 0)" ms/GB "CPU time of the floor relay per GB relayed, 1 pair, $med"
+bench_row srvd_cpu_1pair "$(bench_div "$(rl_kv "$W/srvd.out" srvd_tp1_srvd_cpu_ms)" "$gb" 0)" ms/GB "CPU time of srvd per GB relayed, 1 pair, $med"
+ends() { echo $(($(rl_kv "$1" "$2") + $(rl_kv "$1" "$3"))); }
+bench_row direct_ends_cpu_1pair "$(bench_div "$(ends "$W/direct-1.out" sender_cpu_ms sink_cpu_ms)" "$dgb" 0)" ms/GB "CPU time of the sender and the sink together per GB, direct, 1 pair (medians of $REPEAT1 runs)"
+bench_row floor_ends_cpu_1pair "$(bench_div "$(ends "$W/floor-1.out" sender_cpu_ms sink_cpu_ms)" "$fgb" 0)" ms/GB "the same through the floor relay: a relay hop costs the ends CPU as well"
+bench_row srvd_ends_cpu_1pair "$(bench_div "$(ends "$W/srvd.out" srvd_tp1_sender_cpu_ms srvd_tp1_sink_cpu_ms)" "$gb" 0)" ms/GB "the same through srvd"
 bench_row srvd_cpu_concurrent "$(bench_div "$(rl_kv "$W/srvd.out" srvd_tpn_srvd_cpu_ms)" "$gb" 0)" ms/GB "srvd, $PAIRS pairs (one thread: at most one core)"
 rl_row encrypted_1pair "$W/npt-1.out" mbps MB/s "npt -> srvd -> sshnpd -> sink, AES-256-CTR both bridges, 1 pair"
 rl_row encrypted_concurrent "$W/npt-n.out" mbps MB/s "npt -> srvd -> sshnpd, $pn (npt multi mode)"
 d1=$(rl_kv "$W/direct-1.out" mbps) dn=$(rl_kv "$W/direct-n.out" mbps)
 s1=$(rl_kv "$W/socat-1.out" mbps) sn=$(rl_kv "$W/socat-n.out" mbps)
 k1=$(rl_kv "$W/socat64k-1.out" mbps)
+f1=$(rl_kv "$W/floor-1.out" mbps)
 r1=$(rl_kv "$W/srvd.out" srvd_tp1_mbps) rn=$(rl_kv "$W/srvd.out" srvd_tpn_mbps)
 bench_row ratio_srvd_direct_1pair "$(bench_div "$r1" "$d1")" x "srvd / direct, 1 pair (target >= 0.8)"
+bench_row ratio_srvd_floor_1pair "$(bench_div "$r1" "$f1")" x "srvd / floor relay, 1 pair (how close srvd is to what any relay can do here)"
+bench_row ratio_floor_direct_1pair "$(bench_div "$f1" "$d1")" x "floor relay / direct, 1 pair (the best ratio_srvd_direct_1pair a relay reaches here)"
 bench_row ratio_srvd_socat_1pair "$(bench_div "$r1" "$s1")" x "srvd / socat (defaults), 1 pair (target >= 1.5)"
 bench_row ratio_srvd_socat64k_1pair "$(bench_div "$r1" "$k1")" x "srvd / socat -b 65536, 1 pair"
 bench_row ratio_srvd_direct_concurrent "$(bench_div "$rn" "$dn")" x "srvd / direct, $PAIRS pairs"

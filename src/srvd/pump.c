@@ -42,14 +42,12 @@
  * many splice rounds, and at most PUMP_BUDGET bytes written. */
 #define PUMP_ROUNDS 16
 #define PUMP_BUDGET (1024 * 1024)
-/* New pipes are enlarged to this size (F_SETPIPE_SZ; the default is 64 KiB)
- * so that one splice(2) moves all a socket has queued: about half the CPU
- * per byte (bench/relay.sh). Only while fewer than PUMP_BIG_PIPES pipes
- * exist, because the kernel accounts a pipe's full size to the user
+/* New pipes are enlarged to RELAY_PIPE_SIZE (F_SETPIPE_SZ; the default is
+ * 64 KiB) so that one splice(2) moves all a socket has queued: about half
+ * the CPU per byte (bench/relay.sh). Only while fewer than RELAY_BIG_PIPES
+ * pipes exist, because the kernel accounts a pipe's full size to the user
  * (fs.pipe-user-pages-soft, 64 MiB by default, beyond which new pipes get
  * 8 KiB); failure keeps the default size. */
-#define PUMP_PIPE_SIZE (1024 * 1024)
-#define PUMP_BIG_PIPES 32
 
 static size_t pipe_capacity(int fd)
 {
@@ -169,8 +167,8 @@ static int dir_pipe(struct session *s, struct pump_dir *d)
         return 0;
     }
     if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
-        if (r->n_pipes < PUMP_BIG_PIPES)
-            fcntl(d->pipe[0], F_SETPIPE_SZ, PUMP_PIPE_SIZE);
+        if (r->n_pipes < RELAY_BIG_PIPES)
+            fcntl(d->pipe[0], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
         r->n_pipes++;
         if (r->st.pipe_capacity == 0)
             r->st.pipe_capacity = pipe_capacity(d->pipe[0]);
@@ -315,8 +313,11 @@ static int pump(struct pair *p, int i)
         }
         return 0;
     }
-    /* Rounds used up: more may be ready; level-triggered events call again. */
-    want_write = d->pre_off < d->pre_len || d->in_pipe > 0 || d->buf_off < d->buf_len;
+    /* Budget used up while bytes still move: run again in the next loop
+     * iteration, after the other ready sockets. The interest set stays as
+     * it is (no epoll_ctl): it changes only when a call sees EAGAIN. */
+    event_active(p->ev_rd[i], EV_READ, 1);
+    return 0;
 wait:
     if (want_write) {
         /* back-pressure: do not read the source until dst drains */

@@ -38,6 +38,11 @@ struct np_ratelimit;
 #define CONN_PREAUTH_MAX 4096
 /* Empty splice pipes kept for reuse by the next busy direction (pump.c). */
 #define RELAY_PIPE_POOL 64
+/* New splice pipes are enlarged to RELAY_PIPE_SIZE bytes (F_SETPIPE_SZ)
+ * while fewer than RELAY_BIG_PIPES pipes exist; the rest keep the default
+ * size (pump.c says why). */
+#define RELAY_PIPE_SIZE (1024 * 1024)
+#define RELAY_BIG_PIPES 32
 /* Longest session id we accept: ids become parts of atProtocol keys. */
 #define RELAY_SID_MAX 64
 
