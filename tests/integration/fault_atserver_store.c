@@ -132,17 +132,10 @@ static void cmd_is(struct net_bclient *c, const char *line, const char *prompt, 
         fail_msg("\"%.80s\" answered \"%.200s\", expected \"%.200s\"", line, got, want);
 }
 
+/* whatever else comes first, the connection ends */
 static void expect_eof(struct net_bclient *c)
 {
-    char b[256];
-    size_t n = 0;
-    int r;
-
-    /* whatever else comes first, the connection ends */
-    for (int i = 0; i < 100; i++)
-        if ((r = net_bclient_read_some(c, b, sizeof(b), &n, ASTEST_TIMEOUT_MS)) != 0)
-            break;
-    assert_int_equal(r, NP_ERR_EOF);
+    assert_int_equal(astest_read_to_end(c), NP_ERR_EOF);
 }
 
 /* Largest regular file under path (recursively). */

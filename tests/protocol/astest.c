@@ -222,6 +222,18 @@ int astest_connect(int port, const char *ca, struct net_bclient **out)
     return 0;
 }
 
+int astest_read_to_end(struct net_bclient *c)
+{
+    char b[256];
+    size_t n = 0;
+    int r = 0;
+
+    for (int i = 0; i < 100; i++)
+        if ((r = net_bclient_read_some(c, b, sizeof(b), &n, ASTEST_TIMEOUT_MS)) != 0)
+            break;
+    return r;
+}
+
 int astest_read_response(struct net_bclient *c, const char *prompt, char *buf, size_t size)
 {
     char p[512], part[512];

@@ -78,6 +78,11 @@ int astest_read_response(struct net_bclient *c, const char *prompt, char *buf, s
 /* Send line, read the response with prompt into buf. */
 int astest_cmd(struct net_bclient *c, const char *line, const char *prompt, char *buf, size_t size);
 
+/* Read and discard whatever the server still sends (at most 100 reads,
+ * each bounded by ASTEST_TIMEOUT_MS) until the connection ends; returns the
+ * read error that ended it: NP_ERR_EOF when the server closed it. */
+int astest_read_to_end(struct net_bclient *c);
+
 /* from + cram (secret) or from + pkam (keys) on c; prompt becomes
  * "<atsign>@". 0 when the server answered data:success. */
 int astest_login_cram(struct net_bclient *c, const char *atsign, const char *secret);
